@@ -1,0 +1,321 @@
+/**
+ * The SQLite system of record (better-sqlite3, WAL). Every write is one transaction that also advances the
+ * change sequence; a write is acknowledged only after its transaction commits.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { FilterNode } from '../../core/filter.js';
+import {
+  asLabel,
+  type Label,
+  type LabeledVector,
+  type MemoryRecord,
+  type MemoryWrite,
+  type Metadata,
+  type NamespaceRecord,
+  type Space,
+} from '../../core/types.js';
+import type { ChangesSince, DeleteOutcome, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
+import { compileFilter } from './filter-sql.js';
+import { migrate } from './migrate.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file. */
+  file: string;
+  /**
+   * `full` (default) syncs the WAL on every commit, so an acknowledged write survives power loss as well as a
+   * killed process; `normal` survives a killed process only, and writes faster.
+   */
+  synchronous?: 'full' | 'normal';
+  /** Called with the names of migrations applied at open. */
+  onMigrated?: (applied: string[]) => void;
+}
+
+interface NamespaceRow {
+  id: number;
+  name: string;
+  space: Space;
+  dimensions: number;
+  embedder: string | null;
+  hnsw_m: number;
+  hnsw_ef_construction: number;
+  hnsw_ef_search: number;
+  created_at: number;
+}
+
+interface MemoryRow {
+  label: number;
+  id: string;
+  text: string | null;
+  metadata: string;
+  event_at: number;
+  created_at: number;
+  updated_at: number;
+  document_id: string | null;
+  chunk_index: number | null;
+  vector?: Buffer;
+}
+
+const BATCH = 5000;
+const MEMORY_COLUMNS = 'label, id, text, metadata, event_at, created_at, updated_at, document_id, chunk_index';
+
+export function vectorToBlob(vector: Float32Array): Buffer {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+export function blobToVector(blob: Buffer): Float32Array {
+  // A Float32Array view needs 4-byte alignment; copy when the driver's buffer is not aligned.
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  return new Float32Array(new Uint8Array(blob).buffer);
+}
+
+function toNamespace(row: NamespaceRow): NamespaceRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    space: row.space,
+    dimensions: row.dimensions,
+    embedder: row.embedder,
+    hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search },
+    createdAt: row.created_at,
+  };
+}
+
+function toMemory(row: MemoryRow): MemoryRecord {
+  const memory: MemoryRecord = {
+    label: asLabel(row.label),
+    id: row.id,
+    text: row.text,
+    metadata: JSON.parse(row.metadata) as Metadata,
+    timestamp: row.event_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    documentId: row.document_id,
+    chunkIndex: row.chunk_index,
+  };
+  if (row.vector) memory.vector = blobToVector(row.vector);
+  return memory;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  mkdirSync(dirname(options.file), { recursive: true });
+  const db = new Database(options.file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const applied = migrate(db);
+  options.onMigrated?.(applied);
+
+  const sql = {
+    insertNamespace: db.prepare(
+      `INSERT INTO namespaces (name, space, dimensions, embedder, hnsw_m, hnsw_ef_construction, hnsw_ef_search, created_at)
+       VALUES (@name, @space, @dimensions, @embedder, @m, @efConstruction, @efSearch, @createdAt) RETURNING *`,
+    ),
+    namespaceByName: db.prepare('SELECT * FROM namespaces WHERE name = ?'),
+    namespaces: db.prepare('SELECT * FROM namespaces ORDER BY name'),
+    deleteNamespace: db.prepare('DELETE FROM namespaces WHERE id = ?'),
+    count: db.prepare('SELECT COUNT(*) AS n FROM memories WHERE namespace_id = ?').pluck(),
+    nextSeq: db.prepare(`UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value`).pluck(),
+    currentSeq: db.prepare(`SELECT value FROM counters WHERE name = 'seq'`).pluck(),
+    upsert: db.prepare(
+      `INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (namespace_id, id) DO UPDATE SET
+         text = excluded.text, metadata = excluded.metadata, vector = excluded.vector, event_at = excluded.event_at,
+         updated_at = excluded.updated_at, document_id = excluded.document_id, chunk_index = excluded.chunk_index,
+         seq = excluded.seq
+       RETURNING label`,
+    ).pluck(),
+    deleteById: db.prepare('DELETE FROM memories WHERE namespace_id = ? AND id = ? RETURNING label').pluck(),
+    documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ?'),
+    deleteByLabel: db.prepare('DELETE FROM memories WHERE label = ?'),
+    recordDeletion: db.prepare('INSERT INTO deletions (seq, namespace_id, label) VALUES (?, ?, ?)'),
+    memoryById: db.prepare(`SELECT ${MEMORY_COLUMNS} FROM memories WHERE namespace_id = ? AND id = ?`),
+    memoryByIdWithVector: db.prepare(`SELECT ${MEMORY_COLUMNS}, vector FROM memories WHERE namespace_id = ? AND id = ?`),
+    page: db.prepare(`SELECT ${MEMORY_COLUMNS} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`),
+    pageWithVector: db.prepare(
+      `SELECT ${MEMORY_COLUMNS}, vector FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`,
+    ),
+    byLabels: db.prepare(
+      `SELECT ${MEMORY_COLUMNS} FROM memories
+       WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
+    ),
+    byLabelsWithVector: db.prepare(
+      `SELECT ${MEMORY_COLUMNS}, vector FROM memories
+       WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
+    ),
+    vectorsByLabels: db.prepare(
+      `SELECT label, vector FROM memories WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
+    ),
+    vectorsAfter: db.prepare(
+      'SELECT label, vector FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?',
+    ),
+    changedAfter: db.prepare(
+      'SELECT label, vector FROM memories WHERE namespace_id = ? AND seq > ? AND label > ? ORDER BY label LIMIT ?',
+    ),
+    removedAfter: db.prepare('SELECT DISTINCT label FROM deletions WHERE namespace_id = ? AND seq > ?').pluck(),
+    trim: db.prepare('DELETE FROM deletions WHERE namespace_id = ? AND seq <= ?'),
+  };
+
+  const nextSeq = (): number => sql.nextSeq.get() as number;
+
+  const removeLabels = (namespaceId: number, labels: number[], seq: number): void => {
+    for (const label of labels) {
+      sql.deleteByLabel.run(label);
+      sql.recordDeletion.run(seq, namespaceId, label);
+    }
+  };
+
+  const write = db.transaction(
+    (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined): WriteOutcome => {
+      const seq = nextSeq();
+      const now = Date.now();
+      const removed: Label[] = [];
+      if (replaceDocument !== undefined) {
+        const keep = new Set(memories.map((m) => m.id));
+        const stale = (sql.documentChunks.all(namespaceId, replaceDocument) as { label: number; id: string }[])
+          .filter((row) => !keep.has(row.id))
+          .map((row) => row.label);
+        removeLabels(namespaceId, stale, seq);
+        removed.push(...stale.map(asLabel));
+      }
+      const labels = memories.map((m) =>
+        asLabel(
+          sql.upsert.get(
+            namespaceId,
+            m.id,
+            m.text,
+            JSON.stringify(m.metadata),
+            vectorToBlob(m.vector),
+            m.timestamp,
+            now,
+            now,
+            m.documentId,
+            m.chunkIndex,
+            seq,
+          ) as number,
+        ),
+      );
+      return { seq, labels, removed };
+    },
+  );
+
+  const deleteMemory = db.transaction((namespaceId: number, id: string): DeleteOutcome | undefined => {
+    const label = sql.deleteById.get(namespaceId, id) as number | undefined;
+    if (label === undefined) return undefined;
+    const seq = nextSeq();
+    sql.recordDeletion.run(seq, namespaceId, label);
+    return { seq, removed: [asLabel(label)] };
+  });
+
+  const deleteDocument = db.transaction((namespaceId: number, documentId: string): DeleteOutcome | undefined => {
+    const labels = (sql.documentChunks.all(namespaceId, documentId) as { label: number }[]).map((r) => r.label);
+    if (labels.length === 0) return undefined;
+    const seq = nextSeq();
+    removeLabels(namespaceId, labels, seq);
+    return { seq, removed: labels.map(asLabel) };
+  });
+
+  async function* batches(
+    fetch: (after: number) => { label: number; vector: Buffer }[],
+  ): AsyncIterable<LabeledVector[]> {
+    let after = 0;
+    for (;;) {
+      const rows = fetch(after);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.label;
+      yield rows.map((row) => ({ label: asLabel(row.label), vector: blobToVector(row.vector) }));
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  type VectorRow = { label: number; vector: Buffer };
+
+  return {
+    async createNamespace(input: NewNamespace) {
+      const row = sql.insertNamespace.get({
+        name: input.name,
+        space: input.space,
+        dimensions: input.dimensions,
+        embedder: input.embedder,
+        m: input.hnsw.m,
+        efConstruction: input.hnsw.efConstruction,
+        efSearch: input.hnsw.efSearch,
+        createdAt: Date.now(),
+      }) as NamespaceRow;
+      return toNamespace(row);
+    },
+    async getNamespace(name) {
+      const row = sql.namespaceByName.get(name) as NamespaceRow | undefined;
+      return row && toNamespace(row);
+    },
+    async listNamespaces() {
+      return (sql.namespaces.all() as NamespaceRow[]).map(toNamespace);
+    },
+    async deleteNamespace(id) {
+      return sql.deleteNamespace.run(id).changes > 0;
+    },
+    async countMemories(namespaceId) {
+      return sql.count.get(namespaceId) as number;
+    },
+    async writeMemories(namespaceId, memories, replaceDocument) {
+      return write(namespaceId, memories, replaceDocument);
+    },
+    async deleteMemory(namespaceId, id) {
+      return deleteMemory(namespaceId, id);
+    },
+    async deleteDocument(namespaceId, documentId) {
+      return deleteDocument(namespaceId, documentId);
+    },
+    async getMemory(namespaceId, id, withVector) {
+      const row = (withVector ? sql.memoryByIdWithVector : sql.memoryById).get(namespaceId, id) as MemoryRow | undefined;
+      return row && toMemory(row);
+    },
+    async listMemories(namespaceId, after, limit, withVector): Promise<MemoryPage> {
+      const rows = (withVector ? sql.pageWithVector : sql.page).all(namespaceId, after ?? 0, limit + 1) as MemoryRow[];
+      const more = rows.length > limit;
+      const memories = rows.slice(0, limit).map(toMemory);
+      return { memories, next: more ? memories[memories.length - 1]!.label : null };
+    },
+    async memoriesByLabels(namespaceId, labels, withVector) {
+      if (labels.length === 0) return [];
+      const rows = (withVector ? sql.byLabelsWithVector : sql.byLabels).all(
+        namespaceId,
+        JSON.stringify(labels),
+      ) as MemoryRow[];
+      return rows.map(toMemory);
+    },
+    async matchingLabels(namespaceId, filter: FilterNode, limit) {
+      const where = compileFilter(filter);
+      const rows = db
+        .prepare(`SELECT label FROM memories WHERE namespace_id = ? AND ${where.sql} ORDER BY label LIMIT ?`)
+        .pluck()
+        .all(namespaceId, ...where.params, limit) as number[];
+      return rows.map(asLabel);
+    },
+    async vectorsByLabels(namespaceId, labels) {
+      if (labels.length === 0) return [];
+      const rows = sql.vectorsByLabels.all(namespaceId, JSON.stringify(labels)) as VectorRow[];
+      return rows.map((row) => ({ label: asLabel(row.label), vector: blobToVector(row.vector) }));
+    },
+    allVectors(namespaceId) {
+      return batches((after) => sql.vectorsAfter.all(namespaceId, after, BATCH) as VectorRow[]);
+    },
+    async currentSeq() {
+      return sql.currentSeq.get() as number;
+    },
+    async changesSince(namespaceId, seq): Promise<ChangesSince> {
+      const removed = (sql.removedAfter.all(namespaceId, seq) as number[]).map(asLabel);
+      const upserted = batches((after) => sql.changedAfter.all(namespaceId, seq, after, BATCH) as VectorRow[]);
+      return { upserted, removed };
+    },
+    async trimChanges(namespaceId, seq) {
+      sql.trim.run(namespaceId, seq);
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

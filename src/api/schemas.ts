@@ -1,0 +1,160 @@
+/**
+ * The v1 API contract as zod schemas: the single source of truth for request validation at every edge (HTTP
+ * today; MCP and the client later) and for the types the service accepts.
+ */
+import { z } from 'zod';
+import { parseFilter } from '../core/filter.js';
+import { SPACES } from '../core/types.js';
+
+/** Documented limits. The body size limit is configuration (MEMBANK_MAX_BODY_BYTES). */
+export const LIMITS = {
+  /** Memories in one write request. */
+  maxMemoriesPerRequest: 1000,
+  /** Documents in one write request. */
+  maxDocumentsPerRequest: 100,
+  /** Characters in one memory's text, and in a query. */
+  maxMemoryChars: 100_000,
+  /** Characters in one document. */
+  maxDocumentChars: 1_000_000,
+  /** Characters in an id. */
+  maxIdChars: 256,
+  /** Vector dimensions. */
+  maxDimensions: 4096,
+  /** Bytes of one memory's metadata, as JSON. */
+  maxMetadataBytes: 65_536,
+  /** Results of one query. */
+  maxK: 1000,
+  /** Memories in one page of a listing. */
+  maxPageSize: 1000,
+} as const;
+
+export const namespaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'Namespace names are 1 to 64 letters, digits, "_", "." or "-".');
+
+const id = z
+  .string()
+  .min(1)
+  .max(LIMITS.maxIdChars)
+  .regex(/^[^\p{Cc}]+$/u, 'Ids must not contain control characters.');
+
+const nonBlank = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => s.trim().length > 0, 'Must contain some non-whitespace text.');
+
+/** ISO 8601 text or epoch milliseconds, as epoch milliseconds. */
+const timestamp = z.union([
+  z.int().min(0).max(8.64e15),
+  z
+    .string()
+    .max(64)
+    .transform((text, ctx) => {
+      const ms = Date.parse(text);
+      if (Number.isNaN(ms)) {
+        ctx.addIssue({ code: 'custom', message: `Expected an ISO 8601 date-time or epoch milliseconds, got "${text}".` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+]);
+
+const metadata = z
+  .record(z.string().min(1).max(128), z.json())
+  .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, {
+    message: `Metadata must be at most ${LIMITS.maxMetadataBytes} bytes as JSON.`,
+  });
+
+const vector = z.array(z.number().finite()).min(1).max(LIMITS.maxDimensions);
+
+export const filter = z.unknown().transform((value, ctx) => {
+  const parsed = parseFilter(value);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
+export const createNamespaceBody = z.strictObject({
+  name: namespaceName,
+  space: z.enum(SPACES).optional(),
+  embedder: z.string().min(1).max(200).nullable().optional(),
+  dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
+  hnsw: z
+    .strictObject({
+      m: z.int().min(2).max(100).optional(),
+      efConstruction: z.int().min(10).max(2000).optional(),
+      efSearch: z.int().min(1).max(10_000).optional(),
+    })
+    .optional(),
+});
+
+export const memoryInput = z
+  .strictObject({
+    id: id.optional(),
+    text: nonBlank(LIMITS.maxMemoryChars).optional(),
+    vector: vector.optional(),
+    metadata: metadata.optional(),
+    timestamp: timestamp.optional(),
+  })
+  .refine((m) => m.text !== undefined || m.vector !== undefined, {
+    message: 'A memory needs a text, a vector, or both.',
+  });
+
+export const writeMemoriesBody = z.strictObject({
+  memories: z.array(memoryInput).min(1).max(LIMITS.maxMemoriesPerRequest),
+});
+
+export const chunkingOptions = z
+  .strictObject({
+    maxChars: z.int().min(100).max(20_000).optional(),
+    overlap: z.int().min(0).max(10_000).optional(),
+  })
+  .refine((c) => c.overlap === undefined || c.overlap < (c.maxChars ?? 1000), {
+    message: 'chunking.overlap must be smaller than chunking.maxChars.',
+  });
+
+export const documentInput = z.strictObject({
+  id: id.optional(),
+  text: nonBlank(LIMITS.maxDocumentChars),
+  metadata: metadata.optional(),
+  timestamp: timestamp.optional(),
+});
+
+export const writeDocumentsBody = z.strictObject({
+  documents: z.array(documentInput).min(1).max(LIMITS.maxDocumentsPerRequest),
+  chunking: chunkingOptions.optional(),
+});
+
+export const includeField = z.enum(['text', 'metadata', 'vector']);
+
+export const queryBody = z
+  .strictObject({
+    query: nonBlank(LIMITS.maxMemoryChars).optional(),
+    vector: vector.optional(),
+    k: z.int().min(1).max(LIMITS.maxK).default(10),
+    filter: filter.optional(),
+    include: z.array(includeField).max(3).optional(),
+  })
+  .refine((q) => (q.query === undefined) !== (q.vector === undefined), {
+    message: 'Give exactly one of query (a text) or vector.',
+  });
+
+export const listMemoriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+  cursor: z.string().max(64).optional(),
+  include: z.literal('vector').optional(),
+});
+
+export const getMemoryQuery = z.strictObject({
+  include: z.literal('vector').optional(),
+});
+
+export type CreateNamespaceInput = z.output<typeof createNamespaceBody>;
+export type MemoryInput = z.output<typeof memoryInput>;
+export type DocumentInput = z.output<typeof documentInput>;
+export type ChunkingInput = z.output<typeof chunkingOptions>;
+export type QueryInput = z.output<typeof queryBody>;
+export type IncludeField = z.output<typeof includeField>;

@@ -1,0 +1,90 @@
+/**
+ * Configuration, read once: command-line flags override environment variables, which override defaults. The
+ * only module that reads process.env or argv; everything else receives a typed Config.
+ *
+ * | flag                   | environment                     | default     |
+ * |------------------------|---------------------------------|-------------|
+ * | --host                 | MEMBANK_HOST                    | 127.0.0.1   |
+ * | --port                 | MEMBANK_PORT                    | 8420 (0 = any free port) |
+ * | --data-dir             | MEMBANK_DATA_DIR                | ./data      |
+ * | --log-level            | MEMBANK_LOG_LEVEL               | info        |
+ * | --max-body-bytes       | MEMBANK_MAX_BODY_BYTES          | 16777216    |
+ * | --checkpoint-interval  | MEMBANK_CHECKPOINT_INTERVAL_S   | 60          |
+ * | --synchronous          | MEMBANK_SYNCHRONOUS             | full        |
+ * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
+ * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8420),
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  maxBodyBytes: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  checkpointIntervalSeconds: z.coerce.number().min(0).default(60),
+  synchronous: z.enum(['full', 'normal']).default('full'),
+  exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
+  defaultEmbedder: z.string().min(1).default('use-lite'),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
+  { key: 'host', flag: 'host', env: 'MEMBANK_HOST' },
+  { key: 'port', flag: 'port', env: 'MEMBANK_PORT' },
+  { key: 'dataDir', flag: 'data-dir', env: 'MEMBANK_DATA_DIR' },
+  { key: 'logLevel', flag: 'log-level', env: 'MEMBANK_LOG_LEVEL' },
+  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'MEMBANK_MAX_BODY_BYTES' },
+  { key: 'checkpointIntervalSeconds', flag: 'checkpoint-interval', env: 'MEMBANK_CHECKPOINT_INTERVAL_S' },
+  { key: 'synchronous', flag: 'synchronous', env: 'MEMBANK_SYNCHRONOUS' },
+  { key: 'exactSearchThreshold', flag: 'exact-threshold', env: 'MEMBANK_EXACT_SEARCH_THRESHOLD' },
+  { key: 'defaultEmbedder', flag: 'default-embedder', env: 'MEMBANK_DEFAULT_EMBEDDER' },
+];
+
+export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])
+
+Options (each also an environment variable):
+${SETTINGS.map((s) => `  --${s.flag.padEnd(22)} ${s.env}`).join('\n')}
+  --help`;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the configuration; throws ConfigError with every problem listed. */
+export function loadConfig(
+  argv: string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): Config & { help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const { key, flag, env: name } of SETTINGS) {
+    const value = (parsed.values as Record<string, unknown>)[flag] ?? env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const setting = SETTINGS.find((s) => s.key === issue.path[0]);
+      return `  ${setting ? `--${setting.flag} / ${setting.env}` : issue.path.join('.')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  return { ...result.data, dataDir: resolve(result.data.dataDir), help: parsed.values.help === true };
+}

@@ -1,0 +1,73 @@
+/** Shared vocabulary of the core: spaces, namespaces, memories, labels. */
+
+export type Space = 'cosine' | 'l2' | 'ip';
+export const SPACES: readonly Space[] = ['cosine', 'l2', 'ip'];
+
+/**
+ * A memory's position in its namespace's vector index: the integer row id of its SQLite row. Branded so that
+ * it never mixes with the public, caller-chosen string id.
+ */
+export type Label = number & { readonly __brand: 'Label' };
+export const asLabel = (n: number): Label => n as Label;
+
+export type MetadataValue = string | number | boolean | null | MetadataValue[] | { [key: string]: MetadataValue };
+export type Metadata = { [key: string]: MetadataValue };
+
+export interface HnswSettings {
+  /** Graph degree: links per node. Higher improves recall and costs memory and insert time. */
+  m: number;
+  /** Candidate list size while inserting. Higher builds a better graph, slower. */
+  efConstruction: number;
+  /** Candidate list size while searching (raised to k when k is larger). Higher improves recall, slower. */
+  efSearch: number;
+}
+
+export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 64 };
+
+export interface NamespaceRecord {
+  /** Internal integer id; index files are named after it, never after the caller's name. */
+  id: number;
+  name: string;
+  space: Space;
+  dimensions: number;
+  /** Embedder name, or null when the caller always supplies vectors. */
+  embedder: string | null;
+  hnsw: HnswSettings;
+  createdAt: number;
+}
+
+export interface MemoryRecord {
+  label: Label;
+  id: string;
+  text: string | null;
+  metadata: Metadata;
+  /** When the remembered event happened (epoch ms). */
+  timestamp: number;
+  createdAt: number;
+  updatedAt: number;
+  documentId: string | null;
+  chunkIndex: number | null;
+  vector?: Float32Array;
+}
+
+/** A memory ready to be written: embedded, validated, with its id decided. */
+export interface MemoryWrite {
+  id: string;
+  text: string | null;
+  metadata: Metadata;
+  vector: Float32Array;
+  timestamp: number;
+  documentId: string | null;
+  chunkIndex: number | null;
+}
+
+export interface LabeledVector {
+  label: Label;
+  vector: Float32Array;
+}
+
+export interface Neighbor {
+  label: Label;
+  /** The space's own distance: cosine 1 − cos, l2 Euclidean (not squared), ip 1 − dot. */
+  distance: number;
+}

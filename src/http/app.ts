@@ -1,0 +1,121 @@
+/** The REST API (v1) on Express 5: validation with the API's zod schemas, then a call into the service. */
+import express, { type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import {
+  createNamespaceBody,
+  getMemoryQuery,
+  type IncludeField,
+  listMemoriesQuery,
+  namespaceName,
+  queryBody,
+  writeDocumentsBody,
+  writeMemoriesBody,
+} from '../api/schemas.js';
+import { MembankError } from '../core/errors.js';
+import type { MemoryService } from '../service/memory-service.js';
+import { errorHandler, fromZod } from './errors.js';
+import { hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+
+export interface AppOptions {
+  service: MemoryService;
+  logger: Logger;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error);
+  return result.data;
+}
+
+/** The body, which must be JSON; an absent or non-JSON body is a 415 rather than a confusing schema error. */
+function jsonBody(req: Request): unknown {
+  if (!req.is('application/json')) {
+    throw new MembankError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json.');
+  }
+  return req.body;
+}
+
+function nsParam(req: Request): string {
+  return parse(namespaceName, req.params.ns);
+}
+
+export function createApp({ service, logger, maxBodyBytes }: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: maxBodyBytes, strict: false }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json(service.health());
+  });
+
+  app.post('/v1/namespaces', async (req, res) => {
+    const { namespace, created } = await service.createNamespace(parse(createNamespaceBody, jsonBody(req)));
+    res.status(created ? 201 : 200).json(namespaceView(namespace));
+  });
+
+  app.get('/v1/namespaces', (_req, res) => {
+    res.json({ namespaces: service.listNamespaces().map(namespaceView) });
+  });
+
+  app.get('/v1/namespaces/:ns', async (req, res) => {
+    res.json(namespaceStatsView(await service.describeNamespace(nsParam(req))));
+  });
+
+  app.delete('/v1/namespaces/:ns', async (req, res) => {
+    await service.deleteNamespace(nsParam(req));
+    res.status(204).end();
+  });
+
+  app.post('/v1/namespaces/:ns/memories', async (req, res) => {
+    const ns = nsParam(req);
+    const { memories } = parse(writeMemoriesBody, jsonBody(req));
+    res.status(201).json({ ids: await service.writeMemories(ns, memories) });
+  });
+
+  app.get('/v1/namespaces/:ns/memories', async (req, res) => {
+    const ns = nsParam(req);
+    const { limit, cursor, include } = parse(listMemoriesQuery, req.query);
+    const page = await service.listMemories(ns, { limit, cursor, withVector: include === 'vector' });
+    res.json({ memories: page.memories.map(memoryView), nextCursor: page.nextCursor });
+  });
+
+  app.get('/v1/namespaces/:ns/memories/:id', async (req, res) => {
+    const ns = nsParam(req);
+    const { include } = parse(getMemoryQuery, req.query);
+    res.json(memoryView(await service.getMemory(ns, String(req.params.id), include === 'vector')));
+  });
+
+  app.delete('/v1/namespaces/:ns/memories/:id', async (req, res) => {
+    await service.deleteMemory(nsParam(req), String(req.params.id));
+    res.status(204).end();
+  });
+
+  app.post('/v1/namespaces/:ns/documents', async (req, res) => {
+    const ns = nsParam(req);
+    const { documents, chunking } = parse(writeDocumentsBody, jsonBody(req));
+    res.status(201).json({ documents: await service.writeDocuments(ns, documents, chunking) });
+  });
+
+  app.delete('/v1/namespaces/:ns/documents/:id', async (req, res) => {
+    await service.deleteDocument(nsParam(req), String(req.params.id));
+    res.status(204).end();
+  });
+
+  app.post('/v1/namespaces/:ns/query', async (req, res) => {
+    const ns = nsParam(req);
+    const input = parse(queryBody, jsonBody(req));
+    const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
+    const hits = await service.query(ns, input);
+    res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.use((req: Request, _res: Response) => {
+    throw new MembankError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,76 @@
+/** The one place that maps errors to HTTP: a status per error code, and the JSON error body. */
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { type ErrorCode, MembankError } from '../core/errors.js';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  DIMENSION_MISMATCH: 400,
+  INVALID_VECTOR: 400,
+  NO_EMBEDDER: 400,
+  UNKNOWN_EMBEDDER: 400,
+  EMBEDDER_FAILED: 503,
+  NAMESPACE_NOT_FOUND: 404,
+  MEMORY_NOT_FOUND: 404,
+  DOCUMENT_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  NAMESPACE_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  DATA_DIR_LOCKED: 503,
+  SHUTTING_DOWN: 503,
+  INTERNAL: 500,
+};
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export function fromZod(error: ZodError): MembankError {
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  const first = issues[0];
+  const message = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request.';
+  return new MembankError('VALIDATION_FAILED', message, { issues });
+}
+
+/** Errors thrown by body-parser carry a `type`; map the ones a client causes. */
+function fromBodyParser(error: { type?: string; message?: string }): MembankError | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new MembankError('INVALID_JSON', `The request body is not valid JSON: ${error.message ?? ''}`.trim());
+    case 'entity.too.large':
+      return new MembankError('PAYLOAD_TOO_LARGE');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new MembankError('UNSUPPORTED_MEDIA_TYPE', error.message);
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new MembankError('VALIDATION_FAILED', error.message);
+    default:
+      return undefined;
+  }
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    let known: MembankError | undefined;
+    if (error instanceof MembankError) known = error;
+    else if (error instanceof ZodError) known = fromZod(error);
+    else if (typeof error === 'object' && error !== null && 'type' in error) {
+      known = fromBodyParser(error as { type?: string; message?: string });
+    }
+    if (!known) {
+      logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
+      known = new MembankError('INTERNAL');
+    }
+    const body: ErrorBody = { error: { code: known.code, message: known.message } };
+    if (known.details !== undefined) body.error.details = known.details;
+    if (!res.headersSent) res.status(HTTP_STATUS[known.code]).json(body);
+  };
+}

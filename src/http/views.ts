@@ -1,0 +1,53 @@
+/** How records look on the wire: ISO times, vectors as plain arrays, internal labels never shown. */
+import type { IncludeField } from '../api/schemas.js';
+import type { MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { NamespaceStats, QueryHit } from '../service/memory-service.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function namespaceView(ns: NamespaceRecord) {
+  return {
+    name: ns.name,
+    space: ns.space,
+    dimensions: ns.dimensions,
+    embedder: ns.embedder,
+    hnsw: ns.hnsw,
+    createdAt: iso(ns.createdAt),
+  };
+}
+
+export function namespaceStatsView(stats: NamespaceStats) {
+  const { lastCheckpoint, ...index } = stats.index;
+  return {
+    ...namespaceView(stats.namespace),
+    count: stats.count,
+    index: { ...index, lastCheckpoint: lastCheckpoint && { seq: lastCheckpoint.seq, at: iso(lastCheckpoint.at) } },
+  };
+}
+
+export function memoryView(memory: MemoryRecord) {
+  return {
+    id: memory.id,
+    text: memory.text,
+    metadata: memory.metadata,
+    timestamp: iso(memory.timestamp),
+    createdAt: iso(memory.createdAt),
+    updatedAt: iso(memory.updatedAt),
+    ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),
+    ...(memory.vector && { vector: Array.from(memory.vector) }),
+  };
+}
+
+export function hitView(hit: QueryHit, include: Set<IncludeField>) {
+  const { memory } = hit;
+  return {
+    id: memory.id,
+    score: hit.score,
+    distance: hit.distance,
+    timestamp: iso(memory.timestamp),
+    ...(include.has('text') && { text: memory.text }),
+    ...(include.has('metadata') && { metadata: memory.metadata }),
+    ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),
+    ...(include.has('vector') && memory.vector && { vector: Array.from(memory.vector) }),
+  };
+}

@@ -1,0 +1,23 @@
+/** The port for turning texts into vectors. */
+
+export type EmbedPriority = 'query' | 'ingest';
+
+export interface Embedder {
+  readonly name: string;
+  readonly dimensions: number;
+  /** Where the model runs (cpu, cuda...), for health and stats. */
+  readonly device: string;
+  /** One vector per text, in order. Queries go ahead of ingest work. */
+  embed(texts: string[], priority?: EmbedPriority): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** Known embedders by name; an embedder is created (and its model loaded) on first use. */
+export interface EmbedderProvider {
+  /** Dimensions of a known embedder without loading it; undefined when the name is unknown. */
+  dimensionsOf(name: string): number | undefined;
+  names(): string[];
+  get(name: string): Promise<Embedder>;
+  loaded(): Embedder[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The port for the system of record. Methods are async so that a networked store (PostgreSQL, planned) fits the
+ * same shape; the SQLite adapter answers synchronously inside them. Every write is one transaction that also
+ * advances the change sequence, which is what index checkpoints are measured against.
+ */
+import type { FilterNode } from '../core/filter.js';
+import type { HnswSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
+
+export interface NewNamespace {
+  name: string;
+  space: Space;
+  dimensions: number;
+  embedder: string | null;
+  hnsw: HnswSettings;
+}
+
+export interface WriteOutcome {
+  /** The change sequence number this write committed as. */
+  seq: number;
+  /** Labels written, in the order of the input (an upsert keeps the memory's label). */
+  labels: Label[];
+  /** Labels removed by the write (chunks of a replaced document that no longer exist). */
+  removed: Label[];
+}
+
+export interface DeleteOutcome {
+  seq: number;
+  removed: Label[];
+}
+
+export interface MemoryPage {
+  memories: MemoryRecord[];
+  /** The label to continue after, or null at the end. */
+  next: Label | null;
+}
+
+export interface ChangesSince {
+  upserted: AsyncIterable<LabeledVector[]>;
+  removed: Label[];
+}
+
+export interface Store {
+  createNamespace(input: NewNamespace): Promise<NamespaceRecord>;
+  getNamespace(name: string): Promise<NamespaceRecord | undefined>;
+  listNamespaces(): Promise<NamespaceRecord[]>;
+  /** Deletes the namespace and everything in it; false when it did not exist. */
+  deleteNamespace(id: number): Promise<boolean>;
+
+  countMemories(namespaceId: number): Promise<number>;
+  /** Upserts memories by id; when `documentId` is given, first removes that document's chunks not rewritten. */
+  writeMemories(namespaceId: number, memories: MemoryWrite[], replaceDocument?: string): Promise<WriteOutcome>;
+  deleteMemory(namespaceId: number, id: string): Promise<DeleteOutcome | undefined>;
+  deleteDocument(namespaceId: number, documentId: string): Promise<DeleteOutcome | undefined>;
+
+  getMemory(namespaceId: number, id: string, withVector: boolean): Promise<MemoryRecord | undefined>;
+  listMemories(namespaceId: number, after: Label | null, limit: number, withVector: boolean): Promise<MemoryPage>;
+  /** Memories for labels, in no particular order; labels that no longer exist are skipped. */
+  memoriesByLabels(namespaceId: number, labels: Label[], withVector: boolean): Promise<MemoryRecord[]>;
+  /** Labels whose metadata match the filter, at most `limit` of them. */
+  matchingLabels(namespaceId: number, filter: FilterNode, limit: number): Promise<Label[]>;
+  vectorsByLabels(namespaceId: number, labels: Label[]): Promise<LabeledVector[]>;
+
+  /** Every vector of the namespace in label order, in batches, for rebuilding its index. */
+  allVectors(namespaceId: number): AsyncIterable<LabeledVector[]>;
+  /** The highest change sequence number committed so far. */
+  currentSeq(): Promise<number>;
+  /** What changed in the namespace after `seq`: rows to (re)index and labels to remove. */
+  changesSince(namespaceId: number, seq: number): Promise<ChangesSince>;
+  /** Forgets removal records up to `seq`, once an index checkpoint covers them. */
+  trimChanges(namespaceId: number, seq: number): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+/**
+ * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
+ * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { builtinEmbedders, createEmbedderProvider } from './adapters/embedders/provider.js';
+import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
+import { createSqliteStore } from './adapters/sqlite/store.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import type { EmbedderProvider } from './ports/embedder.js';
+import type { VectorIndexFactory } from './ports/vector-index.js';
+import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
+import { createMemoryService, type MemoryService } from './service/memory-service.js';
+
+export interface Membank {
+  service: MemoryService;
+  /** Starts serving HTTP; resolves with the URL once the port is bound. */
+  listen(): Promise<string>;
+  /** Stops accepting connections, finishes in-flight requests, checkpoints, and releases the data directory. */
+  close(): Promise<void>;
+}
+
+export interface Overrides {
+  embedders?: EmbedderProvider;
+  indexFactory?: VectorIndexFactory;
+}
+
+export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
+  const lock = lockDataDir(config.dataDir);
+  let service: MemoryService;
+  try {
+    const store = createSqliteStore({
+      file: join(config.dataDir, 'membank.db'),
+      synchronous: config.synchronous,
+      onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
+    });
+    service = await createMemoryService({
+      dataDir: config.dataDir,
+      store,
+      embedders: overrides.embedders ?? createEmbedderProvider(builtinEmbedders()),
+      indexFactory: overrides.indexFactory ?? hnswIndexFactory,
+      logger,
+      defaultEmbedder: config.defaultEmbedder,
+      exactSearchThreshold: config.exactSearchThreshold,
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+
+  const app = createApp({ service, logger, maxBodyBytes: config.maxBodyBytes });
+  let server: Server | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed: Promise<void> | undefined;
+
+  if (config.checkpointIntervalSeconds > 0) {
+    timer = setInterval(() => {
+      service.checkpoint().catch((error: unknown) => logger.error({ err: error }, 'checkpoint failed'));
+    }, config.checkpointIntervalSeconds * 1000);
+    timer.unref();
+  }
+
+  return {
+    service,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const s = app.listen(config.port, config.host, (error?: Error) => {
+          if (error) return reject(error);
+          const { address, port } = s.address() as AddressInfo;
+          const host = address.includes(':') ? `[${address}]` : address;
+          resolve(`http://${host}:${port}`);
+        });
+        server = s;
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        if (timer) clearInterval(timer);
+        if (server) {
+          const s = server;
+          await new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          });
+        }
+        try {
+          await service.close();
+        } finally {
+          lock.release();
+        }
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * The membank service: namespaces, writes, reads, queries and deletes, over a Store (the system of record),
+ * one vector index per namespace (a cache of the store), and the embedders. Every write commits to the store
+ * first and then updates the index, under the namespace's write lock, so the index applies changes in commit
+ * order; reads take no lock.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ChunkingInput, CreateNamespaceInput, DocumentInput, IncludeField, MemoryInput, QueryInput } from '../api/schemas.js';
+import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
+import { checkVector, exactSearch, scoreOf } from '../core/distance.js';
+import { MembankError, unwrap } from '../core/errors.js';
+import type { FilterNode } from '../core/filter.js';
+import { DEFAULT_HNSW, type Label, type MemoryRecord, type MemoryWrite, type NamespaceRecord, type Neighbor } from '../core/types.js';
+import type { EmbedderProvider } from '../ports/embedder.js';
+import type { Store, WriteOutcome } from '../ports/store.js';
+import type { VectorIndexFactory } from '../ports/vector-index.js';
+import { createIndexManager, type LiveIndex } from './index-manager.js';
+import { Mutex } from './mutex.js';
+
+export interface ServiceOptions {
+  dataDir: string;
+  store: Store;
+  embedders: EmbedderProvider;
+  indexFactory: VectorIndexFactory;
+  logger: Logger;
+  /** Embedder of namespaces created without one. */
+  defaultEmbedder: string;
+  /** A filtered query with at most this many matches is answered by exact search over them. */
+  exactSearchThreshold: number;
+}
+
+interface NamespaceState {
+  record: NamespaceRecord;
+  live: LiveIndex;
+  lock: Mutex;
+  deleted: boolean;
+}
+
+export interface QueryHit {
+  memory: MemoryRecord;
+  score: number;
+  distance: number;
+}
+
+export interface NamespaceStats {
+  namespace: NamespaceRecord;
+  count: number;
+  index: {
+    elements: number;
+    deleted: number;
+    capacity: number;
+    pendingChanges: number;
+    lastCheckpoint: { seq: number; at: number } | null;
+  };
+}
+
+const encodeCursor = (label: Label): string => Buffer.from(String(label)).toString('base64url');
+
+function decodeCursor(cursor: string): Label {
+  const decoded = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  const label = /^\d{1,15}$/.test(decoded) ? Number(decoded) : Number.NaN;
+  if (!Number.isSafeInteger(label)) {
+    throw new MembankError('VALIDATION_FAILED', 'The cursor is not one this service returned.', { path: 'cursor' });
+  }
+  return label as Label;
+}
+
+export async function createMemoryService(options: ServiceOptions) {
+  const { store, embedders, logger } = options;
+  const indexes = createIndexManager({
+    dir: join(options.dataDir, 'indexes'),
+    store,
+    factory: options.indexFactory,
+    logger,
+  });
+  const namespaces = new Map<string, NamespaceState>();
+  const namespaceLock = new Mutex(); // serializes creating and deleting namespaces
+  let closing = false;
+
+  const records = await store.listNamespaces();
+  indexes.removeOrphans(new Set(records.map((r) => r.id)));
+  for (const record of records) {
+    const { live, report } = await indexes.open(record);
+    logger.info({ namespace: record.name, elements: live.index.stats().elements, ...report }, 'index ready');
+    namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
+  }
+
+  function stateOf(name: string): NamespaceState {
+    const state = namespaces.get(name);
+    if (!state) throw new MembankError('NAMESPACE_NOT_FOUND', `Namespace "${name}" does not exist.`);
+    return state;
+  }
+
+  /** Runs a write under the namespace's lock, then applies the outcome to its index in commit order. */
+  async function commit(state: NamespaceState, write: () => Promise<WriteOutcome | undefined>, vectors?: Float32Array[]) {
+    if (closing) throw new MembankError('SHUTTING_DOWN');
+    return state.lock.run(async () => {
+      if (state.deleted) throw new MembankError('NAMESPACE_NOT_FOUND', `Namespace "${state.record.name}" does not exist.`);
+      const outcome = await write();
+      if (!outcome) return undefined;
+      try {
+        for (const label of outcome.removed) state.live.index.remove(label);
+        outcome.labels.forEach((label, i) => state.live.index.upsert(label, vectors![i]!));
+        state.live.pending += outcome.removed.length + outcome.labels.length;
+      } catch (error) {
+        // The write is committed and stays acknowledged; the index is a cache, so rebuild it from the store.
+        logger.error({ err: error, namespace: state.record.name }, 'index update failed; rebuilding index from SQLite');
+        state.live = await indexes.rebuild(state.record);
+      }
+      return outcome;
+    });
+  }
+
+  async function embed(record: NamespaceRecord, texts: string[], priority: 'query' | 'ingest'): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    if (record.embedder === null) {
+      throw new MembankError('NO_EMBEDDER', `Namespace "${record.name}" has no embedder: supply vectors with the texts.`);
+    }
+    const embedder = await embedders.get(record.embedder);
+    const vectors = await embedder.embed(texts, priority);
+    return vectors.map((v) => unwrap(checkVector(record.space, record.dimensions, v)));
+  }
+
+  /** Vectors for inputs: the caller's where given (checked), else embedded. */
+  async function vectorsFor(record: NamespaceRecord, inputs: { text?: string; vector?: number[] }[], at: string) {
+    const vectors = new Array<Float32Array>(inputs.length);
+    const toEmbed: number[] = [];
+    inputs.forEach((input, i) => {
+      if (input.vector) {
+        const checked = checkVector(record.space, record.dimensions, input.vector);
+        if (!checked.ok) throw new MembankError(checked.code, `${at}[${i}].vector: ${checked.message}`, checked.details);
+        vectors[i] = checked.value;
+      } else {
+        toEmbed.push(i);
+      }
+    });
+    const embedded = await embed(record, toEmbed.map((i) => inputs[i]!.text!), 'ingest');
+    toEmbed.forEach((inputIndex, j) => (vectors[inputIndex] = embedded[j]!));
+    return vectors;
+  }
+
+  return {
+    async createNamespace(input: CreateNamespaceInput): Promise<{ namespace: NamespaceRecord; created: boolean }> {
+      return namespaceLock.run(async () => {
+        const existing = namespaces.get(input.name);
+        if (existing) {
+          const r = existing.record;
+          const differs = [
+            input.space !== undefined && input.space !== r.space && 'space',
+            input.embedder !== undefined && input.embedder !== r.embedder && 'embedder',
+            input.dimensions !== undefined && input.dimensions !== r.dimensions && 'dimensions',
+            input.hnsw?.m !== undefined && input.hnsw.m !== r.hnsw.m && 'hnsw.m',
+            input.hnsw?.efConstruction !== undefined && input.hnsw.efConstruction !== r.hnsw.efConstruction && 'hnsw.efConstruction',
+            input.hnsw?.efSearch !== undefined && input.hnsw.efSearch !== r.hnsw.efSearch && 'hnsw.efSearch',
+          ].filter((field): field is string => Boolean(field));
+          if (differs.length > 0) {
+            throw new MembankError('NAMESPACE_CONFLICT', `Namespace "${input.name}" exists with other ${differs.join(', ')}.`, {
+              differs,
+              existing: r,
+            });
+          }
+          return { namespace: r, created: false };
+        }
+        const embedder = input.embedder === undefined ? options.defaultEmbedder : input.embedder;
+        let dimensions: number;
+        if (embedder === null) {
+          if (input.dimensions === undefined) {
+            throw new MembankError('VALIDATION_FAILED', 'dimensions is required when embedder is null.', { path: 'dimensions' });
+          }
+          dimensions = input.dimensions;
+        } else {
+          const known = embedders.dimensionsOf(embedder);
+          if (known === undefined) {
+            throw new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${embedder}". Available: ${embedders.names().join(', ')}.`);
+          }
+          if (input.dimensions !== undefined && input.dimensions !== known) {
+            throw new MembankError('DIMENSION_MISMATCH', `Embedder "${embedder}" makes ${known}-dimensional vectors, not ${input.dimensions}.`);
+          }
+          dimensions = known;
+        }
+        const record = await store.createNamespace({
+          name: input.name,
+          space: input.space ?? 'cosine',
+          dimensions,
+          embedder,
+          hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
+        });
+        const { live } = await indexes.open(record);
+        namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
+        logger.info({ namespace: record.name, space: record.space, dimensions, embedder }, 'namespace created');
+        return { namespace: record, created: true };
+      });
+    },
+
+    listNamespaces(): NamespaceRecord[] {
+      return [...namespaces.values()].map((s) => s.record).sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async describeNamespace(name: string): Promise<NamespaceStats> {
+      const state = stateOf(name);
+      const stats = state.live.index.stats();
+      return {
+        namespace: state.record,
+        count: await store.countMemories(state.record.id),
+        index: {
+          ...stats,
+          pendingChanges: state.live.pending,
+          lastCheckpoint: state.live.checkpointAt === null ? null : { seq: state.live.checkpointSeq, at: state.live.checkpointAt },
+        },
+      };
+    },
+
+    async deleteNamespace(name: string): Promise<void> {
+      await namespaceLock.run(async () => {
+        const state = stateOf(name);
+        await state.lock.run(async () => {
+          await store.deleteNamespace(state.record.id);
+          state.deleted = true;
+          namespaces.delete(name);
+          indexes.removeFiles(state.record.id);
+        });
+        logger.info({ namespace: name }, 'namespace deleted');
+      });
+    },
+
+    async writeMemories(name: string, inputs: MemoryInput[]): Promise<string[]> {
+      const state = stateOf(name);
+      const vectors = await vectorsFor(state.record, inputs, 'memories');
+      const now = Date.now();
+      const writes: MemoryWrite[] = inputs.map((input, i) => ({
+        id: input.id ?? randomUUID(),
+        text: input.text ?? null,
+        metadata: input.metadata ?? {},
+        vector: vectors[i]!,
+        timestamp: input.timestamp ?? now,
+        documentId: null,
+        chunkIndex: null,
+      }));
+      await commit(state, () => store.writeMemories(state.record.id, writes), vectors);
+      return writes.map((w) => w.id);
+    },
+
+    async writeDocuments(name: string, documents: DocumentInput[], chunking: ChunkingInput = {}) {
+      const state = stateOf(name);
+      const options = { ...DEFAULT_CHUNKING, ...chunking };
+      const now = Date.now();
+      const chunked = documents.map((doc) => {
+        const documentId = doc.id ?? randomUUID();
+        const texts = chunkText(doc.text, options);
+        return { doc, documentId, texts };
+      });
+      const vectors = await embed(state.record, chunked.flatMap((c) => c.texts), 'ingest');
+      let offset = 0;
+      const results: { id: string; chunks: string[] }[] = [];
+      for (const { doc, documentId, texts } of chunked) {
+        const docVectors = vectors.slice(offset, offset + texts.length);
+        offset += texts.length;
+        const writes: MemoryWrite[] = texts.map((text, i) => ({
+          id: `${documentId}#${i}`,
+          text,
+          metadata: doc.metadata ?? {},
+          vector: docVectors[i]!,
+          timestamp: doc.timestamp ?? now,
+          documentId,
+          chunkIndex: i,
+        }));
+        await commit(state, () => store.writeMemories(state.record.id, writes, documentId), docVectors);
+        results.push({ id: documentId, chunks: writes.map((w) => w.id) });
+      }
+      return results;
+    },
+
+    async getMemory(name: string, id: string, withVector: boolean): Promise<MemoryRecord> {
+      const state = stateOf(name);
+      const memory = await store.getMemory(state.record.id, id, withVector);
+      if (!memory) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
+      return memory;
+    },
+
+    async listMemories(name: string, page: { limit: number; cursor?: string; withVector: boolean }) {
+      const state = stateOf(name);
+      const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
+      const result = await store.listMemories(state.record.id, after, page.limit, page.withVector);
+      return { memories: result.memories, nextCursor: result.next === null ? null : encodeCursor(result.next) };
+    },
+
+    async deleteMemory(name: string, id: string): Promise<void> {
+      const state = stateOf(name);
+      const outcome = await commit(state, async () => {
+        const deleted = await store.deleteMemory(state.record.id, id);
+        return deleted && { ...deleted, labels: [] };
+      });
+      if (!outcome) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
+    },
+
+    async deleteDocument(name: string, documentId: string): Promise<void> {
+      const state = stateOf(name);
+      const outcome = await commit(state, async () => {
+        const deleted = await store.deleteDocument(state.record.id, documentId);
+        return deleted && { ...deleted, labels: [] };
+      });
+      if (!outcome) throw new MembankError('DOCUMENT_NOT_FOUND', `No document "${documentId}" in namespace "${name}".`);
+    },
+
+    async query(name: string, input: QueryInput): Promise<QueryHit[]> {
+      const state = stateOf(name);
+      const { record } = state;
+      const queryVector = input.vector
+        ? unwrap(checkVector(record.space, record.dimensions, input.vector))
+        : (await embed(record, [input.query!], 'query'))[0]!;
+      const neighbors = input.filter
+        ? await filteredSearch(state, queryVector, input.k, input.filter)
+        : state.live.index.search(queryVector, input.k);
+      const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
+      const memories = await store.memoriesByLabels(record.id, neighbors.map((n) => n.label), include.has('vector'));
+      const byLabel = new Map(memories.map((m) => [m.label, m]));
+      const hits: QueryHit[] = [];
+      for (const { label, distance } of neighbors) {
+        const memory = byLabel.get(label);
+        if (memory) hits.push({ memory, distance, score: scoreOf(record.space, distance) });
+      }
+      return hits;
+    },
+
+    health() {
+      return {
+        status: closing ? 'shutting_down' : 'ok',
+        namespaces: namespaces.size,
+        embedders: embedders.loaded().map((e) => ({ name: e.name, device: e.device, dimensions: e.dimensions })),
+      };
+    },
+
+    /** Checkpoints every index with changes since its last checkpoint. */
+    async checkpoint(): Promise<void> {
+      for (const state of namespaces.values()) {
+        if (state.live.pending === 0) continue;
+        await state.lock.run(async () => {
+          if (state.deleted || state.live.pending === 0) return;
+          const started = performance.now();
+          await indexes.checkpoint(state.record, state.live, await store.currentSeq());
+          logger.debug({ namespace: state.record.name, ms: Math.round(performance.now() - started) }, 'index checkpointed');
+        });
+      }
+    },
+
+    /** Stops taking writes, checkpoints every index and closes the store and embedders. */
+    async close(): Promise<void> {
+      if (closing) return;
+      closing = true;
+      await namespaceLock.run(async () => {
+        for (const state of namespaces.values()) {
+          await state.lock.run(async () => {
+            if (state.live.pending > 0) await indexes.checkpoint(state.record, state.live, await store.currentSeq());
+          });
+        }
+      });
+      await embedders.close();
+      await store.close();
+    },
+  };
+
+  async function filteredSearch(state: NamespaceState, query: Float32Array, k: number, filter: FilterNode): Promise<Neighbor[]> {
+    const { record } = state;
+    const threshold = options.exactSearchThreshold;
+    const few = await store.matchingLabels(record.id, filter, threshold + 1);
+    if (few.length <= threshold) {
+      return exactSearch(record.space, query, await store.vectorsByLabels(record.id, few), k);
+    }
+    const all = await store.matchingLabels(record.id, filter, Number.MAX_SAFE_INTEGER);
+    const allowed = new Set<number>(all);
+    const hits = state.live.index.search(query, k, { accept: (label) => allowed.has(label) });
+    if (hits.length >= Math.min(k, all.length)) return hits;
+    // HNSW ran out of candidates under the filter: fall back to exact search over the matching set.
+    return exactSearch(record.space, query, await store.vectorsByLabels(record.id, all), k);
+  }
+}
+
+export type MemoryService = Awaited<ReturnType<typeof createMemoryService>>;
