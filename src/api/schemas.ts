@@ -66,7 +66,15 @@ const metadata = z
     message: `Metadata must be at most ${LIMITS.maxMetadataBytes} bytes as JSON.`,
   });
 
-const vector = z.array(z.number().finite()).min(1).max(LIMITS.maxDimensions);
+/** Checked in one pass rather than one zod schema per element: vectors are the bulk of a write. */
+const vector = z.custom<number[]>(
+  (value) =>
+    Array.isArray(value) &&
+    value.length >= 1 &&
+    value.length <= LIMITS.maxDimensions &&
+    value.every((x) => typeof x === 'number' && Number.isFinite(x)),
+  { message: `Expected an array of 1 to ${LIMITS.maxDimensions} finite numbers.` },
+);
 
 export const filter = z.unknown().transform((value, ctx) => {
   const parsed = parseFilter(value);

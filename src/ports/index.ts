@@ -1,5 +1,5 @@
 export type { Embedder, EmbedderProvider, EmbedPriority } from './embedder.js';
-export type { ChangesSince, DeleteOutcome, MemoryPage, NewNamespace, Store, WriteOutcome } from './store.js';
+export type { ChangesSince, DeleteOutcome, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from './store.js';
 export type {
   IndexShape,
   IndexStats,

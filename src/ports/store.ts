@@ -28,6 +28,12 @@ export interface DeleteOutcome {
   removed: Label[];
 }
 
+export interface MemoryFields {
+  text: boolean;
+  metadata: boolean;
+  vector: boolean;
+}
+
 export interface MemoryPage {
   memories: MemoryRecord[];
   /** The label to continue after, or null at the end. */
@@ -54,8 +60,11 @@ export interface Store {
 
   getMemory(namespaceId: number, id: string, withVector: boolean): Promise<MemoryRecord | undefined>;
   listMemories(namespaceId: number, after: Label | null, limit: number, withVector: boolean): Promise<MemoryPage>;
-  /** Memories for labels, in no particular order; labels that no longer exist are skipped. */
-  memoriesByLabels(namespaceId: number, labels: Label[], withVector: boolean): Promise<MemoryRecord[]>;
+  /**
+   * Memories for labels (at most 1,000), in no particular order; labels that no longer exist are skipped.
+   * Fields not asked for are left empty (text null, metadata {}, no vector).
+   */
+  memoriesByLabels(namespaceId: number, labels: Label[], fields: MemoryFields): Promise<MemoryRecord[]>;
   /** Labels whose metadata match the filter, at most `limit` of them. */
   matchingLabels(namespaceId: number, filter: FilterNode, limit: number): Promise<Label[]>;
   vectorsByLabels(namespaceId: number, labels: Label[]): Promise<LabeledVector[]>;

@@ -314,7 +314,11 @@ export async function createMemoryService(options: ServiceOptions) {
         ? await filteredSearch(state, queryVector, input.k, input.filter)
         : state.live.index.search(queryVector, input.k);
       const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
-      const memories = await store.memoriesByLabels(record.id, neighbors.map((n) => n.label), include.has('vector'));
+      const memories = await store.memoriesByLabels(
+        record.id,
+        neighbors.map((n) => n.label),
+        { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
+      );
       const byLabel = new Map(memories.map((m) => [m.label, m]));
       const hits: QueryHit[] = [];
       for (const { label, distance } of neighbors) {

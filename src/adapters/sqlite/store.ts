@@ -16,7 +16,7 @@ import {
   type NamespaceRecord,
   type Space,
 } from '../../core/types.js';
-import type { ChangesSince, DeleteOutcome, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
+import type { ChangesSince, DeleteOutcome, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
 import { compileFilter } from './filter-sql.js';
 import { migrate } from './migrate.js';
 
@@ -138,16 +138,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     pageWithVector: db.prepare(
       `SELECT ${MEMORY_COLUMNS}, vector FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`,
     ),
-    byLabels: db.prepare(
-      `SELECT ${MEMORY_COLUMNS} FROM memories
-       WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
-    ),
-    byLabelsWithVector: db.prepare(
-      `SELECT ${MEMORY_COLUMNS}, vector FROM memories
-       WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
-    ),
+    // `+namespace_id` keeps the planner on the primary key: without it, SQLite scans the namespace's index.
     vectorsByLabels: db.prepare(
-      `SELECT label, vector FROM memories WHERE namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
+      `SELECT label, vector FROM memories WHERE +namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
     ),
     vectorsAfter: db.prepare(
       'SELECT label, vector FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?',
@@ -160,6 +153,44 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   const nextSeq = (): number => sql.nextSeq.get() as number;
+
+  // Query results are read on the hot path: one statement per (fields, count), in raw mode, reading only
+  // the columns asked for. Cached, and bounded.
+  const byLabelsCache = new Map<string, Database.Statement>();
+  const byLabels = (fields: MemoryFields, count: number): Database.Statement => {
+    const key = `${Number(fields.text)}${Number(fields.metadata)}${Number(fields.vector)}:${count}`;
+    let statement = byLabelsCache.get(key);
+    if (!statement) {
+      if (byLabelsCache.size >= 256) byLabelsCache.clear();
+      const columns = [
+        'label, id, event_at, created_at, updated_at, document_id, chunk_index',
+        fields.text ? 'text' : 'NULL',
+        fields.metadata ? 'metadata' : `'{}'`,
+        fields.vector ? 'vector' : 'NULL',
+      ].join(', ');
+      statement = db
+        .prepare(`SELECT ${columns} FROM memories WHERE +namespace_id = ? AND label IN (${'?, '.repeat(count - 1)}?)`)
+        .raw();
+      byLabelsCache.set(key, statement);
+    }
+    return statement;
+  };
+  type RawRow = [number, string, number, number, number, string | null, number | null, string | null, string, Buffer | null];
+  const fromRaw = (row: RawRow): MemoryRecord => {
+    const memory: MemoryRecord = {
+      label: asLabel(row[0]),
+      id: row[1],
+      timestamp: row[2],
+      createdAt: row[3],
+      updatedAt: row[4],
+      documentId: row[5],
+      chunkIndex: row[6],
+      text: row[7],
+      metadata: row[8] === '{}' ? {} : (JSON.parse(row[8]) as Metadata),
+    };
+    if (row[9]) memory.vector = blobToVector(row[9]);
+    return memory;
+  };
 
   const removeLabels = (namespaceId: number, labels: number[], seq: number): void => {
     for (const label of labels) {
@@ -279,13 +310,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const memories = rows.slice(0, limit).map(toMemory);
       return { memories, next: more ? memories[memories.length - 1]!.label : null };
     },
-    async memoriesByLabels(namespaceId, labels, withVector) {
+    async memoriesByLabels(namespaceId, labels, fields) {
       if (labels.length === 0) return [];
-      const rows = (withVector ? sql.byLabelsWithVector : sql.byLabels).all(
-        namespaceId,
-        JSON.stringify(labels),
-      ) as MemoryRow[];
-      return rows.map(toMemory);
+      return (byLabels(fields, labels.length).all(namespaceId, ...labels) as RawRow[]).map(fromRaw);
     },
     async matchingLabels(namespaceId, filter: FilterNode, limit) {
       const where = compileFilter(filter);
