@@ -13,6 +13,11 @@
  * | --synchronous          | MEMBANK_SYNCHRONOUS             | full        |
  * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
  * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
+ * | --openai-base-url      | MEMBANK_OPENAI_BASE_URL         | (none)      |
+ * | --openai-api-key       | MEMBANK_OPENAI_API_KEY          | (none)      |
+ * | --openai-batch-size    | MEMBANK_OPENAI_BATCH_SIZE       | 64          |
+ * | --openai-timeout-ms    | MEMBANK_OPENAI_TIMEOUT_MS       | 30000       |
+ * | --openai-retries       | MEMBANK_OPENAI_RETRIES          | 3           |
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +33,11 @@ const configSchema = z.strictObject({
   synchronous: z.enum(['full', 'normal']).default('full'),
   exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
   defaultEmbedder: z.string().min(1).default('use-lite'),
+  openaiBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  openaiApiKey: z.string().min(1).optional(),
+  openaiBatchSize: z.coerce.number().int().min(1).max(2048).default(64),
+  openaiTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+  openaiRetries: z.coerce.number().int().min(0).max(10).default(3),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -42,6 +52,11 @@ const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
   { key: 'synchronous', flag: 'synchronous', env: 'MEMBANK_SYNCHRONOUS' },
   { key: 'exactSearchThreshold', flag: 'exact-threshold', env: 'MEMBANK_EXACT_SEARCH_THRESHOLD' },
   { key: 'defaultEmbedder', flag: 'default-embedder', env: 'MEMBANK_DEFAULT_EMBEDDER' },
+  { key: 'openaiBaseUrl', flag: 'openai-base-url', env: 'MEMBANK_OPENAI_BASE_URL' },
+  { key: 'openaiApiKey', flag: 'openai-api-key', env: 'MEMBANK_OPENAI_API_KEY' },
+  { key: 'openaiBatchSize', flag: 'openai-batch-size', env: 'MEMBANK_OPENAI_BATCH_SIZE' },
+  { key: 'openaiTimeoutMs', flag: 'openai-timeout-ms', env: 'MEMBANK_OPENAI_TIMEOUT_MS' },
+  { key: 'openaiRetries', flag: 'openai-retries', env: 'MEMBANK_OPENAI_RETRIES' },
 ];
 
 export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])

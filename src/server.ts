@@ -41,7 +41,17 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service = await createMemoryService({
       dataDir: config.dataDir,
       store,
-      embedders: overrides.embedders ?? createEmbedderProvider(builtinEmbedders()),
+      embedders:
+        overrides.embedders ??
+        createEmbedderProvider(
+          builtinEmbedders({
+            baseUrl: config.openaiBaseUrl,
+            apiKey: config.openaiApiKey,
+            batchSize: config.openaiBatchSize,
+            timeoutMs: config.openaiTimeoutMs,
+            retries: config.openaiRetries,
+          }),
+        ),
       indexFactory: overrides.indexFactory ?? hnswIndexFactory,
       logger,
       defaultEmbedder: config.defaultEmbedder,

@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
 import { createHashEmbedder } from '../src/adapters/embedders/hash-embedder.js';
-import { createEmbedderProvider } from '../src/adapters/embedders/provider.js';
+import { createEmbedderProvider, embedderTable } from '../src/adapters/embedders/provider.js';
 import type { Config } from '../src/config.js';
 import { createMembank, type Membank, type Overrides } from '../src/server.js';
+import { rng } from './fixtures/random.js';
+
+export { rng };
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -25,7 +28,7 @@ export const silentLogger = pino({ level: 'silent' });
 
 /** A provider with the deterministic hash embedder as `hash-64`, so that text paths run without a model. */
 export const hashEmbedders = () =>
-  createEmbedderProvider({ 'hash-64': { dimensions: 64, create: async () => createHashEmbedder(64) } });
+  createEmbedderProvider(embedderTable({ 'hash-64': { dimensions: 64, create: async () => createHashEmbedder(64) } }), ['hash-64']);
 
 export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Config {
   return {
@@ -38,6 +41,9 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     synchronous: 'normal',
     exactSearchThreshold: 2000,
     defaultEmbedder: 'hash-64',
+    openaiBatchSize: 64,
+    openaiTimeoutMs: 5000,
+    openaiRetries: 1,
     ...overrides,
   };
 }
@@ -83,18 +89,6 @@ export function api(base: string) {
     post: (path: string, body?: unknown) => call('POST', path, body),
     del: (path: string) => call('DELETE', path),
     raw: (method: string, path: string, raw: string) => call(method, path, undefined, raw),
-  };
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so that failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

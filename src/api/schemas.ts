@@ -26,6 +26,8 @@ export const LIMITS = {
   maxK: 1000,
   /** Memories in one page of a listing. */
   maxPageSize: 1000,
+  /** Texts in one POST /v1/embeddings request (OpenAI's own limit). */
+  maxEmbeddingInputs: 2048,
 } as const;
 
 export const namespaceName = z
@@ -158,6 +160,21 @@ export const listMemoriesQuery = z.strictObject({
 
 export const getMemoryQuery = z.strictObject({
   include: z.literal('vector').optional(),
+});
+
+/** POST /v1/embeddings, in OpenAI's shape. Token-array inputs are not supported. */
+export const embeddingsBody = z.strictObject({
+  model: z.string().min(1).max(200),
+  input: z.union(
+    [
+      nonBlank(LIMITS.maxMemoryChars),
+      z.array(nonBlank(LIMITS.maxMemoryChars)).min(1).max(LIMITS.maxEmbeddingInputs),
+    ],
+    { error: `input must be a non-empty text or an array of 1 to ${LIMITS.maxEmbeddingInputs} texts (token arrays are not supported).` },
+  ),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
+  user: z.string().max(256).optional(),
 });
 
 export type CreateNamespaceInput = z.output<typeof createNamespaceBody>;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
   createNamespaceBody,
+  embeddingsBody,
   getMemoryQuery,
   type IncludeField,
   listMemoriesQuery,
@@ -36,6 +37,18 @@ function jsonBody(req: Request): unknown {
     throw new MembankError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json.');
   }
   return req.body;
+}
+
+/** OpenAI's base64 encoding: the float32 values' little-endian bytes. */
+function encodeBase64Embedding(vector: Float32Array): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+  return bytes.toString('base64');
+}
+
+/** An estimate for `usage` (words and punctuation marks); the embedders do not all expose a tokenizer. */
+function estimateTokens(text: string): number {
+  return text.match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu)?.length ?? 0;
 }
 
 function nsParam(req: Request): string {
@@ -111,6 +124,32 @@ export function createApp({ service, logger, maxBodyBytes }: AppOptions): expres
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.query(ns, input);
     res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.get('/v1/models', (_req, res) => {
+    const data = service.embedderNames().map((id) => ({ id, object: 'model', created: 0, owned_by: 'membank' }));
+    res.json({ object: 'list', data });
+  });
+
+  app.post('/v1/embeddings', async (req, res) => {
+    const body = parse(embeddingsBody, jsonBody(req));
+    const texts = typeof body.input === 'string' ? [body.input] : body.input;
+    const vectors = await service.embedTexts(body.model, texts);
+    const dimensions = vectors[0]!.length;
+    if (body.dimensions !== undefined && body.dimensions !== dimensions) {
+      throw new MembankError('DIMENSION_MISMATCH', `Model "${body.model}" makes ${dimensions}-dimensional vectors, not ${body.dimensions}.`);
+    }
+    const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0);
+    res.json({
+      object: 'list',
+      data: vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: body.encoding_format === 'base64' ? encodeBase64Embedding(vector) : Array.from(vector),
+      })),
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
   });
 
   app.use((req: Request, _res: Response) => {

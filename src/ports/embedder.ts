@@ -14,8 +14,9 @@ export interface Embedder {
 
 /** Known embedders by name; an embedder is created (and its model loaded) on first use. */
 export interface EmbedderProvider {
-  /** Dimensions of a known embedder without loading it; undefined when the name is unknown. */
-  dimensionsOf(name: string): number | undefined;
+  /** Dimensions of an embedder (loading it only when nothing else can tell); undefined when the name is unknown. */
+  dimensionsOf(name: string): Promise<number | undefined>;
+  /** Names to advertise (GET /v1/models): the built-in ones and any loaded. */
   names(): string[];
   get(name: string): Promise<Embedder>;
   loaded(): Embedder[];

@@ -14,7 +14,7 @@ import { MembankError, unwrap } from '../core/errors.js';
 import type { FilterNode } from '../core/filter.js';
 import { DEFAULT_HNSW, type Label, type MemoryRecord, type MemoryWrite, type NamespaceRecord, type Neighbor } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
-import type { Store, WriteOutcome } from '../ports/store.js';
+import type { DeleteOutcome, Store, WriteOutcome } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
 import { createIndexManager, type LiveIndex } from './index-manager.js';
 import { Mutex } from './mutex.js';
@@ -113,6 +113,15 @@ export async function createMemoryService(options: ServiceOptions) {
     });
   }
 
+  /** A delete through `commit`; false when there was nothing to delete. */
+  async function commitDelete(state: NamespaceState, remove: () => Promise<DeleteOutcome | undefined>): Promise<boolean> {
+    const outcome = await commit(state, async () => {
+      const deleted = await remove();
+      return deleted && { ...deleted, labels: [] };
+    });
+    return outcome !== undefined;
+  }
+
   async function embed(record: NamespaceRecord, texts: string[], priority: 'query' | 'ingest'): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     if (record.embedder === null) {
@@ -171,7 +180,7 @@ export async function createMemoryService(options: ServiceOptions) {
           }
           dimensions = input.dimensions;
         } else {
-          const known = embedders.dimensionsOf(embedder);
+          const known = await embedders.dimensionsOf(embedder);
           if (known === undefined) {
             throw new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${embedder}". Available: ${embedders.names().join(', ')}.`);
           }
@@ -288,20 +297,16 @@ export async function createMemoryService(options: ServiceOptions) {
 
     async deleteMemory(name: string, id: string): Promise<void> {
       const state = stateOf(name);
-      const outcome = await commit(state, async () => {
-        const deleted = await store.deleteMemory(state.record.id, id);
-        return deleted && { ...deleted, labels: [] };
-      });
-      if (!outcome) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
+      if (!(await commitDelete(state, () => store.deleteMemory(state.record.id, id)))) {
+        throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
+      }
     },
 
     async deleteDocument(name: string, documentId: string): Promise<void> {
       const state = stateOf(name);
-      const outcome = await commit(state, async () => {
-        const deleted = await store.deleteDocument(state.record.id, documentId);
-        return deleted && { ...deleted, labels: [] };
-      });
-      if (!outcome) throw new MembankError('DOCUMENT_NOT_FOUND', `No document "${documentId}" in namespace "${name}".`);
+      if (!(await commitDelete(state, () => store.deleteDocument(state.record.id, documentId)))) {
+        throw new MembankError('DOCUMENT_NOT_FOUND', `No document "${documentId}" in namespace "${name}".`);
+      }
     },
 
     async query(name: string, input: QueryInput): Promise<QueryHit[]> {
@@ -326,6 +331,16 @@ export async function createMemoryService(options: ServiceOptions) {
         if (memory) hits.push({ memory, distance, score: scoreOf(record.space, distance) });
       }
       return hits;
+    },
+
+    /** Embeds texts with a named embedder, as the OpenAI-shaped /v1/embeddings endpoint serves them. */
+    async embedTexts(model: string, texts: string[]): Promise<Float32Array[]> {
+      const embedder = await embedders.get(model);
+      return embedder.embed(texts, texts.length === 1 ? 'query' : 'ingest');
+    },
+
+    embedderNames(): string[] {
+      return embedders.names();
     },
 
     health() {

@@ -1,32 +1,64 @@
 /** Known embedders by name, created on first use and shared by every namespace that names them. */
 import { MembankError } from '../../core/errors.js';
 import type { Embedder, EmbedderProvider } from '../../ports/embedder.js';
+import { createOpenAIEmbedder } from './openai-embedder.js';
 import { USE_LITE_DIMENSIONS, createUseLiteEmbedder } from './worker-embedder.js';
 
 export interface EmbedderFactory {
-  dimensions: number;
+  /** Known without loading the model; undefined when only the loaded model can say (remote servers). */
+  dimensions?: number;
   create: () => Promise<Embedder>;
 }
 
-export const DEFAULT_EMBEDDER = 'use-lite';
+/** Finds the factory for a name, or undefined when no embedder goes by it. */
+export type EmbedderResolver = (name: string) => EmbedderFactory | undefined;
 
-export const builtinEmbedders = (): Record<string, EmbedderFactory> => ({
-  'use-lite': { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteEmbedder },
-});
+export interface OpenAISettings {
+  baseUrl?: string;
+  apiKey?: string;
+  batchSize: number;
+  timeoutMs: number;
+  retries: number;
+}
 
-export function createEmbedderProvider(factories: Record<string, EmbedderFactory> = builtinEmbedders()): EmbedderProvider {
+export const OPENAI_PREFIX = 'openai:';
+
+/** The built-in embedders: `use-lite`, and `openai:<model>` against the configured OpenAI-compatible server. */
+export function builtinEmbedders(openai?: OpenAISettings): EmbedderResolver {
+  return (name) => {
+    if (name === 'use-lite') return { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteEmbedder };
+    if (name.startsWith(OPENAI_PREFIX) && name.length > OPENAI_PREFIX.length) {
+      return {
+        create: () => {
+          if (!openai?.baseUrl) {
+            throw new MembankError('UNKNOWN_EMBEDDER', `"${name}" needs an OpenAI-compatible server: set MEMBANK_OPENAI_BASE_URL.`);
+          }
+          return createOpenAIEmbedder({ ...openai, baseUrl: openai.baseUrl, model: name.slice(OPENAI_PREFIX.length), name });
+        },
+      };
+    }
+    return undefined;
+  };
+}
+
+/** A resolver over a fixed table, for tests and custom builds. */
+export const embedderTable =
+  (table: Record<string, EmbedderFactory>): EmbedderResolver =>
+  (name) =>
+    Object.hasOwn(table, name) ? table[name] : undefined;
+
+export function createEmbedderProvider(resolve: EmbedderResolver = builtinEmbedders(), listed: string[] = ['use-lite']): EmbedderProvider {
   const pending = new Map<string, Promise<Embedder>>();
   const ready = new Map<string, Embedder>();
 
-  return {
-    dimensionsOf: (name) => factories[name]?.dimensions,
-    names: () => Object.keys(factories),
-    get(name) {
-      const factory = factories[name];
-      if (!factory) return Promise.reject(new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${name}".`));
-      let embedder = pending.get(name);
-      if (!embedder) {
-        embedder = factory.create().then(
+  const get = (name: string): Promise<Embedder> => {
+    const factory = resolve(name);
+    if (!factory) return Promise.reject(new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${name}".`));
+    let embedder = pending.get(name);
+    if (!embedder) {
+      embedder = Promise.resolve()
+        .then(factory.create)
+        .then(
           (created) => {
             ready.set(name, created);
             return created;
@@ -38,10 +70,19 @@ export function createEmbedderProvider(factories: Record<string, EmbedderFactory
               : new MembankError('EMBEDDER_FAILED', `Embedder "${name}" failed to load: ${String(error)}`);
           },
         );
-        pending.set(name, embedder);
-      }
-      return embedder;
+      pending.set(name, embedder);
+    }
+    return embedder;
+  };
+
+  return {
+    async dimensionsOf(name) {
+      const factory = resolve(name);
+      if (!factory) return undefined;
+      return factory.dimensions ?? (await get(name)).dimensions;
     },
+    names: () => [...new Set([...listed, ...ready.keys()])],
+    get,
     loaded: () => [...ready.values()],
     async close() {
       await Promise.all([...ready.values()].map((e) => e.close()));
