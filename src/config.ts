@@ -14,6 +14,8 @@
  * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
  * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
  * | --device             | MEMBANK_DEVICE                  | auto        |
+ * | --models-dir         | MEMBANK_MODELS_DIR              | ./models    |
+ * | --allow-remote-models| MEMBANK_ALLOW_REMOTE_MODELS     | false       |
  * | --openai-base-url      | MEMBANK_OPENAI_BASE_URL         | (none)      |
  * | --openai-api-key       | MEMBANK_OPENAI_API_KEY          | (none)      |
  * | --openai-batch-size    | MEMBANK_OPENAI_BATCH_SIZE       | 64          |
@@ -35,6 +37,8 @@ const configSchema = z.strictObject({
   exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
   defaultEmbedder: z.string().min(1).default('use-lite'),
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  modelsDir: z.string().min(1).default('./models'),
+  allowRemoteModels: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   openaiBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
   openaiApiKey: z.string().min(1).optional(),
   openaiBatchSize: z.coerce.number().int().min(1).max(2048).default(64),
@@ -55,6 +59,8 @@ const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
   { key: 'exactSearchThreshold', flag: 'exact-threshold', env: 'MEMBANK_EXACT_SEARCH_THRESHOLD' },
   { key: 'defaultEmbedder', flag: 'default-embedder', env: 'MEMBANK_DEFAULT_EMBEDDER' },
   { key: 'device', flag: 'device', env: 'MEMBANK_DEVICE' },
+  { key: 'modelsDir', flag: 'models-dir', env: 'MEMBANK_MODELS_DIR' },
+  { key: 'allowRemoteModels', flag: 'allow-remote-models', env: 'MEMBANK_ALLOW_REMOTE_MODELS' },
   { key: 'openaiBaseUrl', flag: 'openai-base-url', env: 'MEMBANK_OPENAI_BASE_URL' },
   { key: 'openaiApiKey', flag: 'openai-api-key', env: 'MEMBANK_OPENAI_API_KEY' },
   { key: 'openaiBatchSize', flag: 'openai-batch-size', env: 'MEMBANK_OPENAI_BATCH_SIZE' },
@@ -104,5 +110,10 @@ export function loadConfig(
     });
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
-  return { ...result.data, dataDir: resolve(result.data.dataDir), help: parsed.values.help === true };
+  return {
+    ...result.data,
+    dataDir: resolve(result.data.dataDir),
+    modelsDir: resolve(result.data.modelsDir),
+    help: parsed.values.help === true,
+  };
 }

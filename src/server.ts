@@ -53,6 +53,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
               retries: config.openaiRetries,
             },
             device: config.device,
+            transformers: { modelsDir: config.modelsDir, allowRemote: config.allowRemoteModels },
             onNotice: (message) => logger.warn(message),
           }),
         ),

@@ -42,6 +42,8 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     exactSearchThreshold: 2000,
     defaultEmbedder: 'hash-64',
     device: 'cpu',
+    modelsDir: join(dataDir, 'models'),
+    allowRemoteModels: false,
     openaiBatchSize: 64,
     openaiTimeoutMs: 5000,
     openaiRetries: 1,

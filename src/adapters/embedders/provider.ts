@@ -2,6 +2,7 @@
 import { MembankError } from '../../core/errors.js';
 import type { Embedder, EmbedderProvider } from '../../ports/embedder.js';
 import { createOpenAIEmbedder } from './openai-embedder.js';
+import { createTransformersEmbedder, parseTransformersSpec, TRANSFORMERS_PREFIX } from './transformers/index.js';
 import { createUseLiteEmbedder, createUseLiteTfjsEmbedder, type Device, USE_LITE_DIMENSIONS } from './use-lite/index.js';
 
 export interface EmbedderFactory {
@@ -29,11 +30,14 @@ export interface BuiltinSettings {
   device?: Device;
   /** Told once when an embedder falls back (GPU to CPU, onnxruntime to TF.js). */
   onNotice?: (message: string) => void;
+  /** Local models for `transformers:<model>`. */
+  transformers?: { modelsDir: string; allowRemote: boolean };
 }
 
 /**
  * The built-in embedders: `use-lite` (the bundled model on onnxruntime), `use-lite-tfjs` (the same model on
- * its original TF.js graph), and `openai:<model>` against the configured OpenAI-compatible server.
+ * its original TF.js graph), `transformers:<model>[?options]` (transformers.js, local models), and
+ * `openai:<model>` against the configured OpenAI-compatible server.
  */
 export function builtinEmbedders(settings: BuiltinSettings = {}): EmbedderResolver {
   const { openai } = settings;
@@ -45,6 +49,19 @@ export function builtinEmbedders(settings: BuiltinSettings = {}): EmbedderResolv
       };
     }
     if (name === 'use-lite-tfjs') return { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteTfjsEmbedder };
+    if (name.startsWith(TRANSFORMERS_PREFIX)) {
+      const spec = parseTransformersSpec(name);
+      if (!spec.ok) return undefined;
+      return {
+        create: () =>
+          createTransformersEmbedder(name, {
+            modelsDir: settings.transformers?.modelsDir ?? 'models',
+            allowRemote: settings.transformers?.allowRemote ?? false,
+            defaultDevice: settings.device ?? 'auto',
+            onNotice: settings.onNotice,
+          }),
+      };
+    }
     if (name.startsWith(OPENAI_PREFIX) && name.length > OPENAI_PREFIX.length) {
       return {
         create: () => {
