@@ -94,6 +94,7 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
+  process.on('exit', () => child.kill('SIGKILL')); // never leave a server behind
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();

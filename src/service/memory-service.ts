@@ -56,6 +56,9 @@ export interface NamespaceStats {
   };
 }
 
+/** Index inserts applied between two yields to the event loop. */
+const INDEX_SLICE = 32;
+
 const encodeCursor = (label: Label): string => Buffer.from(String(label)).toString('base64url');
 
 function decodeCursor(cursor: string): Label {
@@ -102,7 +105,11 @@ export async function createMemoryService(options: ServiceOptions) {
       if (!outcome) return undefined;
       try {
         for (const label of outcome.removed) state.live.index.remove(label);
-        outcome.labels.forEach((label, i) => state.live.index.upsert(label, vectors![i]!));
+        for (let i = 0; i < outcome.labels.length; i++) {
+          // HNSW inserts are CPU work on the event loop: let queries through between slices of a large write.
+          if (i > 0 && i % INDEX_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+          state.live.index.upsert(outcome.labels[i]!, vectors![i]!);
+        }
         state.live.pending += outcome.removed.length + outcome.labels.length;
       } catch (error) {
         // The write is committed and stays acknowledged; the index is a cache, so rebuild it from the store.

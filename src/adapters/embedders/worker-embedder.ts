@@ -1,6 +1,7 @@
 /**
- * Runs an embedding model in a worker thread, so that embedding never blocks the event loop. Requests queue
- * here: queries go ahead of ingest work, and small requests from concurrent callers share one batch.
+ * Runs an embedding model in a pool of worker threads, so that embedding never blocks the event loop.
+ * Requests queue here: queries go ahead of ingest work, small requests from concurrent callers share a batch,
+ * and long ingest requests are cut into length-sorted batches (less padding) that idle workers take in turn.
  */
 import { Worker } from 'node:worker_threads';
 import { MembankError } from '../../core/errors.js';
@@ -20,34 +21,31 @@ export interface WorkerEmbedderOptions {
   name: string;
   /** URL of the worker module (TypeScript or JavaScript). */
   entry: URL;
-  /** Most texts the worker embeds in one call. */
+  /** Most texts one worker embeds in one call. */
   maxBatch: number;
-  /** Passed to the worker as `workerData.options`. */
+  /** Worker threads in the pool (default 1). */
+  workers?: number;
+  /** Passed to each worker as `workerData.options`. */
   options?: Record<string, unknown>;
   /** Told what the worker reports about its start, such as a fallback from the GPU to the CPU. */
   onNotice?: (message: string) => void;
 }
 
-export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Promise<Embedder> {
-  const worker = new Worker(BOOTSTRAP, { workerData: { entry: options.entry.href, options: options.options ?? {} } });
-  const queue: Job[] = [];
-  const inFlight = new Map<number, Job[]>();
-  let nextId = 1;
-  let busy = false;
-  let closed = false;
+interface PoolMember {
+  worker: Worker;
+  batch: Job[] | undefined;
+}
 
-  const ready = await new Promise<{ dimensions: number; device: string }>((resolve, reject) => {
+function startWorker(options: WorkerEmbedderOptions): Promise<{ worker: Worker; dimensions: number; device: string; notice?: string }> {
+  const worker = new Worker(BOOTSTRAP, { workerData: { entry: options.entry.href, options: options.options ?? {} } });
+  return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker): void => {
       worker.off('error', onError);
       worker.off('message', onMessage);
-      if (message.type === 'ready') {
-        if (message.notice) options.onNotice?.(message.notice);
-        resolve(message);
-      }
-      else {
-        const reason = message.type === 'fatal' || message.type === 'error' ? message.message : `unexpected ${message.type} message`;
-        reject(new MembankError('EMBEDDER_FAILED', `${options.name} failed to load: ${reason}`));
-      }
+      if (message.type === 'ready') return resolve({ worker, ...message });
+      const reason = message.type === 'fatal' || message.type === 'error' ? message.message : `unexpected ${message.type} message`;
+      void worker.terminate();
+      reject(new MembankError('EMBEDDER_FAILED', `${options.name} failed to load: ${reason}`));
     };
     const onError = (error: Error): void => {
       worker.off('message', onMessage);
@@ -56,36 +54,54 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
     worker.on('message', onMessage);
     worker.once('error', onError);
   });
+}
+
+export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Promise<Embedder> {
+  const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.workers ?? 1) }, () => startWorker(options)));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const ready = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  if (failed) {
+    await Promise.all(ready.map((r) => r.worker.terminate()));
+    throw failed.reason;
+  }
+  const first = ready[0]!;
+  if (first.notice) options.onNotice?.(first.notice);
+
+  const pool: PoolMember[] = ready.map(({ worker }) => ({ worker, batch: undefined }));
+  const queue: Job[] = [];
+  let closed = false;
 
   const failAll = (error: Error): void => {
-    for (const jobs of inFlight.values()) for (const job of jobs) job.reject(error);
-    inFlight.clear();
+    for (const member of pool) {
+      for (const job of member.batch ?? []) job.reject(error);
+      member.batch = undefined;
+    }
     for (const job of queue.splice(0)) job.reject(error);
   };
 
   const pump = (): void => {
-    if (busy || closed || queue.length === 0) return;
-    // Queries first; then fill the batch in arrival order.
-    queue.sort((a, b) => (a.priority === b.priority ? 0 : a.priority === 'query' ? -1 : 1));
-    const batch: Job[] = [];
-    let size = 0;
-    while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.texts.length <= options.maxBatch)) {
-      const job = queue.shift()!;
-      batch.push(job);
-      size += job.texts.length;
+    for (const member of pool) {
+      if (closed || queue.length === 0) return;
+      if (member.batch) continue;
+      // Queries first; then fill the batch in arrival order (sort is stable).
+      queue.sort((a, b) => (a.priority === b.priority ? 0 : a.priority === 'query' ? -1 : 1));
+      const batch: Job[] = [];
+      let size = 0;
+      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.texts.length <= options.maxBatch)) {
+        const job = queue.shift()!;
+        batch.push(job);
+        size += job.texts.length;
+      }
+      member.batch = batch;
+      member.worker.postMessage({ type: 'embed', id: 0, texts: batch.flatMap((job) => job.texts) } satisfies ToWorker);
     }
-    const id = nextId++;
-    inFlight.set(id, batch);
-    busy = true;
-    worker.postMessage({ type: 'embed', id, texts: batch.flatMap((job) => job.texts) } satisfies ToWorker);
   };
 
-  worker.on('message', (message: FromWorker) => {
-    if (message.type !== 'vectors' && message.type !== 'error') return;
-    const batch = inFlight.get(message.id);
-    inFlight.delete(message.id);
-    busy = false;
-    if (batch) {
+  for (const member of pool) {
+    member.worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'vectors' && message.type !== 'error') return;
+      const batch = member.batch ?? [];
+      member.batch = undefined;
       if (message.type === 'error') {
         for (const job of batch) job.reject(new MembankError('EMBEDDER_FAILED', `${options.name}: ${message.message}`));
       } else {
@@ -98,13 +114,13 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
           job.resolve(vectors);
         }
       }
-    }
-    pump();
-  });
-  worker.on('error', (error) => failAll(new MembankError('EMBEDDER_FAILED', `${options.name} crashed: ${error.message}`)));
-  worker.on('exit', (code) => {
-    if (!closed) failAll(new MembankError('EMBEDDER_FAILED', `${options.name} worker exited with code ${code}`));
-  });
+      pump();
+    });
+    member.worker.on('error', (error) => failAll(new MembankError('EMBEDDER_FAILED', `${options.name} crashed: ${error.message}`)));
+    member.worker.on('exit', (code) => {
+      if (!closed) failAll(new MembankError('EMBEDDER_FAILED', `${options.name} worker exited with code ${code}`));
+    });
+  }
 
   const enqueue = (texts: string[], priority: EmbedPriority): Promise<Float32Array[]> =>
     new Promise((resolve, reject) => {
@@ -115,8 +131,8 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
 
   return {
     name: options.name,
-    dimensions: ready.dimensions,
-    device: ready.device,
+    dimensions: first.dimensions,
+    device: first.device,
     async embed(texts, priority = 'ingest') {
       if (texts.length <= options.maxBatch) return enqueue(texts, priority);
       // Batches of similar length pad less: sort by length, embed in batches, put back in order.
@@ -133,8 +149,7 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
     async close() {
       closed = true;
       failAll(new MembankError('SHUTTING_DOWN'));
-      await worker.terminate();
+      await Promise.all(pool.map((member) => member.worker.terminate()));
     },
   };
 }
-

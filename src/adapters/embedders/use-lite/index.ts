@@ -4,6 +4,7 @@
  * runs the original TF.js graph, the reference the ONNX build is tested against, and the fallback when
  * onnxruntime cannot load.
  */
+import { availableParallelism } from 'node:os';
 import type { Embedder } from '../../../ports/embedder.js';
 import { createWorkerEmbedder } from '../worker-embedder.js';
 
@@ -11,19 +12,33 @@ export const USE_LITE_DIMENSIONS = 512;
 
 export type Device = 'auto' | 'cpu' | 'cuda';
 
+/** TF.js runs one thread per worker, so the pool has one worker per core. */
 export function createUseLiteTfjsEmbedder(): Promise<Embedder> {
-  return createWorkerEmbedder({ name: 'use-lite-tfjs', entry: new URL('./tfjs.worker.ts', import.meta.url), maxBatch: 32 });
+  return createWorkerEmbedder({
+    name: 'use-lite-tfjs',
+    entry: new URL('./tfjs.worker.ts', import.meta.url),
+    maxBatch: 32,
+    workers: availableParallelism(),
+  });
 }
 
-export async function createUseLiteEmbedder(
-  options: { device?: Device; onFallback?: (reason: string) => void } = {},
-): Promise<Embedder> {
+export interface UseLiteOptions {
+  device?: Device;
+  onFallback?: (reason: string) => void;
+  /** Worker threads (default: one per core, each with one onnxruntime thread; one on a GPU). */
+  workers?: number;
+}
+
+export async function createUseLiteEmbedder(options: UseLiteOptions = {}): Promise<Embedder> {
+  const workers = options.workers ?? (options.device === 'cuda' ? 1 : availableParallelism());
   try {
     return await createWorkerEmbedder({
       name: 'use-lite',
       entry: new URL('./onnx.worker.ts', import.meta.url),
-      maxBatch: 64,
-      options: { device: options.device ?? 'auto' },
+      // Small batches keep a query's wait behind ingest short; onnxruntime is efficient at this size.
+      maxBatch: 16,
+      workers,
+      options: { device: options.device ?? 'auto', threads: Math.max(1, Math.floor(availableParallelism() / workers)) },
       onNotice: options.onFallback,
     });
   } catch (error) {

@@ -1,0 +1,174 @@
+/**
+ * Embedding benchmark: texts/s of each embedder available here, membank's ingest rate against the raw model
+ * call, and the latency of single-text queries while a bulk ingest runs. Prints Markdown tables.
+ *
+ *   npm run bench:embed                          # LoCoMo dialog turns from ../shared/data/locomo-dev if present
+ *   npm run bench:embed -- --texts 2000 --locomo /path/to/locomo-dev
+ *   MEMBANK_OPENAI_BASE_URL=http://host:8000/v1 npm run bench:embed -- --openai bge-small   # a remote server too
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { builtinEmbedders, createEmbedderProvider } from '../src/adapters/embedders/provider.js';
+import { rng } from '../test/fixtures/random.js';
+import { writeTinyBert } from '../test/fixtures/tiny-bert.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    texts: { type: 'string', default: '2000' },
+    locomo: { type: 'string', default: join(ROOT, '..', 'shared', 'data', 'locomo-dev') },
+    openai: { type: 'string' },
+    'models-dir': { type: 'string' },
+  },
+});
+const COUNT = Number(args.texts);
+
+function loadTexts(): { texts: string[]; source: string } {
+  if (existsSync(args.locomo)) {
+    const turns: string[] = [];
+    for (const file of readdirSync(args.locomo).filter((f) => f.endsWith('.json'))) {
+      const conversation = JSON.parse(readFileSync(join(args.locomo, file), 'utf8')) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(conversation)) {
+        if (/^session_\d+$/.test(key) && Array.isArray(value)) for (const turn of value) turns.push(String(turn.text));
+      }
+    }
+    return { texts: Array.from({ length: COUNT }, (_, i) => turns[i % turns.length]!), source: `LoCoMo dialog turns (${turns.length} distinct)` };
+  }
+  const random = rng(3);
+  const words = 'i we went saw loved the a my new dog park museum concert painting book trip beach friends family kids work music'.split(' ');
+  return {
+    texts: Array.from({ length: COUNT }, () => Array.from({ length: 30 }, () => words[Math.floor(random() * words.length)]).join(' ')),
+    source: 'synthetic 30-word texts',
+  };
+}
+
+const rows: string[][] = [];
+const report = (what: string, result: string, note = ''): void => {
+  rows.push([what, result, note]);
+  console.error(`  ${what}: ${result} ${note}`);
+};
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function post(url: string, body: unknown): Promise<any> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if ((response.statusCode ?? 500) >= 300) reject(new Error(`${response.statusCode} ${text}`));
+        else resolve(JSON.parse(text));
+      });
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+function startServer(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--port', '0', '--data-dir', dataDir, '--device', 'cpu', ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  process.on('exit', () => child.kill('SIGKILL')); // never leave a server behind
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /membank ready on (http:\/\/[\d.:]+)/.exec(out);
+      if (match) resolve({ child, url: match[1]! });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+const { texts, source } = loadTexts();
+console.error(`# ${COUNT} ${source}`);
+
+// 1. Each embedder, called directly (its worker pool, its own batching).
+const modelsDir = args['models-dir'] ?? mkdtempSync(join(tmpdir(), 'membank-models-'));
+if (!args['models-dir']) writeTinyBert(modelsDir);
+const names = ['use-lite', 'use-lite-tfjs', ...(args['models-dir'] ? [] : ['transformers:tiny-bert?device=cpu']), ...(args.openai ? [`openai:${args.openai}`] : [])];
+const provider = createEmbedderProvider(
+  builtinEmbedders({
+    device: 'cpu',
+    transformers: { modelsDir, allowRemote: false },
+    openai: process.env.MEMBANK_OPENAI_BASE_URL ? { baseUrl: process.env.MEMBANK_OPENAI_BASE_URL, batchSize: 64, timeoutMs: 30_000, retries: 2 } : undefined,
+  }),
+);
+let useLiteRate = 0;
+for (const name of names) {
+  const embedder = await provider.get(name);
+  await embedder.embed(texts.slice(0, 64));
+  const sample = name === 'use-lite-tfjs' ? texts.slice(0, Math.min(COUNT, 500)) : texts;
+  const started = performance.now();
+  await embedder.embed(sample);
+  const rate = sample.length / ((performance.now() - started) / 1000);
+  if (name === 'use-lite') useLiteRate = rate;
+  const note = name.startsWith('transformers:tiny-bert') ? 'test fixture: 1 layer, 32 wide, random weights' : `${embedder.device}`;
+  report(`${name}: model alone`, `${rate.toFixed(1)} texts/s`, note);
+}
+await provider.close();
+
+// 2. The service: ingest through HTTP against the raw model, then query latency during a bulk ingest.
+const dataDir = mkdtempSync(join(tmpdir(), 'membank-bench-embed-'));
+const { child, url } = await startServer(dataDir);
+await post(`${url}/v1/namespaces`, { name: 'turns' });
+await post(`${url}/v1/namespaces/turns/memories`, { memories: texts.slice(0, 64).map((text) => ({ text })) });
+for (const batch of [32, 256]) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < COUNT) {
+        const start = next;
+        next += batch;
+        await post(`${url}/v1/namespaces/turns/memories`, { memories: texts.slice(start, start + batch).map((text) => ({ text })) });
+      }
+    }),
+  );
+  const rate = COUNT / ((performance.now() - started) / 1000);
+  report(`membank ingest via HTTP, batches of ${batch}, 2 clients`, `${rate.toFixed(1)} memories/s`, `${((rate / useLiteRate) * 100).toFixed(0)}% of use-lite alone`);
+}
+
+const idle: number[] = [];
+for (let i = 0; i < 50; i++) {
+  const started = performance.now();
+  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 7) % COUNT]!, k: 10, include: [] });
+  idle.push(performance.now() - started);
+}
+idle.sort((a, b) => a - b);
+report('text query (embed + search), idle', `p50 ${pct(idle, 0.5).toFixed(1)} ms, p99 ${pct(idle, 0.99).toFixed(1)} ms`);
+
+let ingesting = true;
+const ingest = (async () => {
+  for (let start = 0; ingesting; start = (start + 256) % COUNT) {
+    await post(`${url}/v1/namespaces/turns/memories`, { memories: texts.slice(start, start + 256).map((text) => ({ text })) });
+  }
+})();
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const busy: number[] = [];
+for (let i = 0; i < 100; i++) {
+  const started = performance.now();
+  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 13) % COUNT]!, k: 10, include: [] });
+  busy.push(performance.now() - started);
+}
+ingesting = false;
+await ingest;
+busy.sort((a, b) => a - b);
+report('text query (embed + search), during a bulk ingest', `p50 ${pct(busy, 0.5).toFixed(1)} ms, p99 ${pct(busy, 0.99).toFixed(1)} ms`);
+
+child.kill('SIGTERM');
+await new Promise((resolve) => child.on('exit', resolve));
+rmSync(dataDir, { recursive: true, force: true });
+if (!args['models-dir']) rmSync(modelsDir, { recursive: true, force: true });
+
+console.log(`\nmembank embedding benchmark: ${COUNT} ${source}, Node ${process.version}\n`);
+console.log('| measure | result | note |');
+console.log('|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
