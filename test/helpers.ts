@@ -28,7 +28,7 @@ export const silentLogger = pino({ level: 'silent' });
 
 /** A provider with the deterministic hash embedder as `hash-64`, so that text paths run without a model. */
 export const hashEmbedders = () =>
-  createEmbedderProvider(embedderTable({ 'hash-64': { dimensions: 64, create: async () => createHashEmbedder(64) } }), ['hash-64']);
+  createEmbedderProvider(embedderTable({ 'hash-64': { dimensions: 64, revision: 'hash-v1', create: async () => createHashEmbedder(64) } }), ['hash-64']);
 
 export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Config {
   return {

@@ -147,6 +147,8 @@ export const queryBody = z
     k: z.int().min(1).max(LIMITS.maxK).default(10),
     filter: filter.optional(),
     include: z.array(includeField).max(3).optional(),
+    /** When given, must be the namespace's embedder: guards a client that embeds queries itself. */
+    embedder: z.string().min(1).max(300).optional(),
   })
   .refine((q) => (q.query === undefined) !== (q.vector === undefined), {
     message: 'Give exactly one of query (a text) or vector.',
@@ -176,6 +178,12 @@ export const embeddingsBody = z.strictObject({
   dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
   user: z.string().max(256).optional(),
 });
+
+export const reembedBody = z.strictObject({
+  embedder: z.string().min(1).max(300),
+});
+
+export const jobId = z.string().uuid('Job ids are UUIDs.');
 
 export type CreateNamespaceInput = z.output<typeof createNamespaceBody>;
 export type MemoryInput = z.output<typeof memoryInput>;

@@ -32,8 +32,25 @@ export interface NamespaceRecord {
   dimensions: number;
   /** Embedder name, or null when the caller always supplies vectors. */
   embedder: string | null;
+  /** The embedder's revision when the namespace was created or last re-embedded. */
+  embedderRevision: string | null;
   hnsw: HnswSettings;
   createdAt: number;
+}
+
+export type JobStatus = 'running' | 'done' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  kind: 'reembed';
+  namespaceId: number;
+  status: JobStatus;
+  done: number;
+  total: number;
+  params: { embedder: string };
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface MemoryRecord {

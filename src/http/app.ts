@@ -6,6 +6,8 @@ import {
   createNamespaceBody,
   embeddingsBody,
   getMemoryQuery,
+  jobId,
+  reembedBody,
   type IncludeField,
   listMemoriesQuery,
   namespaceName,
@@ -124,6 +126,16 @@ export function createApp({ service, logger, maxBodyBytes }: AppOptions): expres
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.query(ns, input);
     res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.post('/v1/namespaces/:ns/reembed', async (req, res) => {
+    const ns = nsParam(req);
+    const { embedder } = parse(reembedBody, jsonBody(req));
+    res.status(202).json({ job: await service.reembed(ns, embedder) });
+  });
+
+  app.get('/v1/jobs/:id', async (req, res) => {
+    res.json(await service.getJob(parse(jobId, req.params.id)));
   });
 
   app.get('/v1/models', (_req, res) => {

@@ -11,6 +11,7 @@ export function namespaceView(ns: NamespaceRecord) {
     space: ns.space,
     dimensions: ns.dimensions,
     embedder: ns.embedder,
+    embedderRevision: ns.embedderRevision,
     hnsw: ns.hnsw,
     createdAt: iso(ns.createdAt),
   };
@@ -20,6 +21,7 @@ export function namespaceStatsView(stats: NamespaceStats) {
   const { lastCheckpoint, ...index } = stats.index;
   return {
     ...namespaceView(stats.namespace),
+    embedderDevice: stats.embedderDevice,
     count: stats.count,
     index: { ...index, lastCheckpoint: lastCheckpoint && { seq: lastCheckpoint.seq, at: iso(lastCheckpoint.at) } },
   };

@@ -4,13 +4,14 @@
  * advances the change sequence, which is what index checkpoints are measured against.
  */
 import type { FilterNode } from '../core/filter.js';
-import type { HnswSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
+import type { HnswSettings, JobRecord, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
 
 export interface NewNamespace {
   name: string;
   space: Space;
   dimensions: number;
   embedder: string | null;
+  embedderRevision: string | null;
   hnsw: HnswSettings;
 }
 
@@ -53,6 +54,8 @@ export interface Store {
   deleteNamespace(id: number): Promise<boolean>;
 
   countMemories(namespaceId: number): Promise<number>;
+  /** Memories stored with a vector only, no text. */
+  countWithoutText(namespaceId: number): Promise<number>;
   /** Upserts memories by id; when `documentId` is given, first removes that document's chunks not rewritten. */
   writeMemories(namespaceId: number, memories: MemoryWrite[], replaceDocument?: string): Promise<WriteOutcome>;
   deleteMemory(namespaceId: number, id: string): Promise<DeleteOutcome | undefined>;
@@ -77,6 +80,24 @@ export interface Store {
   changesSince(namespaceId: number, seq: number): Promise<ChangesSince>;
   /** Forgets removal records up to `seq`, once an index checkpoint covers them. */
   trimChanges(namespaceId: number, seq: number): Promise<void>;
+
+  /** Texts of memories written after `seq` (all of them for −1), in label order, `limit` after `afterLabel`. */
+  textsSince(namespaceId: number, seq: number, afterLabel: number, limit: number): Promise<{ label: Label; text: string | null }[]>;
+  createJob(job: JobRecord): Promise<void>;
+  updateJob(id: string, fields: Pick<JobRecord, 'status' | 'done' | 'total' | 'error'>): Promise<void>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Marks jobs left running by a previous process as failed, and drops their staged vectors. */
+  failInterruptedJobs(reason: string): Promise<number>;
+  stageVectors(jobId: string, vectors: LabeledVector[]): Promise<void>;
+  /**
+   * In one transaction: every memory of the namespace takes its staged vector, and the namespace its new
+   * embedder. Fails, changing nothing, when a memory has no staged vector.
+   */
+  swapEmbedding(
+    namespaceId: number,
+    jobId: string,
+    embedding: { embedder: string; dimensions: number; revision: string },
+  ): Promise<{ seq: number; namespace: NamespaceRecord }>;
 
   close(): Promise<void>;
 }

@@ -12,7 +12,16 @@ import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
 import { checkVector, exactSearch, scoreOf } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
 import type { FilterNode } from '../core/filter.js';
-import { DEFAULT_HNSW, type Label, type MemoryRecord, type MemoryWrite, type NamespaceRecord, type Neighbor } from '../core/types.js';
+import {
+  DEFAULT_HNSW,
+  type JobRecord,
+  type Label,
+  type LabeledVector,
+  type MemoryRecord,
+  type MemoryWrite,
+  type NamespaceRecord,
+  type Neighbor,
+} from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
 import type { DeleteOutcome, Store, WriteOutcome } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
@@ -47,6 +56,8 @@ export interface QueryHit {
 export interface NamespaceStats {
   namespace: NamespaceRecord;
   count: number;
+  /** Where the namespace's embedder runs, once it is loaded. */
+  embedderDevice: string | null;
   index: {
     elements: number;
     deleted: number;
@@ -80,7 +91,11 @@ export async function createMemoryService(options: ServiceOptions) {
   });
   const namespaces = new Map<string, NamespaceState>();
   const namespaceLock = new Mutex(); // serializes creating and deleting namespaces
+  const jobs = new Map<string, { record: JobRecord; startedAt: number }>();
   let closing = false;
+
+  const interrupted = await store.failInterruptedJobs('interrupted: the service stopped before the job finished');
+  if (interrupted > 0) logger.warn({ jobs: interrupted }, 'marked interrupted jobs as failed');
 
   const records = await store.listNamespaces();
   indexes.removeOrphans(new Set(records.map((r) => r.id)));
@@ -120,6 +135,12 @@ export async function createMemoryService(options: ServiceOptions) {
     });
   }
 
+  async function describeEmbedder(name: string): Promise<{ dimensions: number; revision: string }> {
+    const known = await embedders.describe(name);
+    if (!known) throw new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${name}". Available: ${embedders.names().join(', ')}.`);
+    return known;
+  }
+
   /** A delete through `commit`; false when there was nothing to delete. */
   async function commitDelete(state: NamespaceState, remove: () => Promise<DeleteOutcome | undefined>): Promise<boolean> {
     const outcome = await commit(state, async () => {
@@ -135,6 +156,12 @@ export async function createMemoryService(options: ServiceOptions) {
       throw new MembankError('NO_EMBEDDER', `Namespace "${record.name}" has no embedder: supply vectors with the texts.`);
     }
     const embedder = await embedders.get(record.embedder);
+    if (record.embedderRevision !== null && embedder.revision !== record.embedderRevision) {
+      throw new MembankError(
+        'EMBEDDER_MISMATCH',
+        `Namespace "${record.name}" was embedded with ${record.embedder} at revision ${record.embedderRevision}, but that embedder is now at ${embedder.revision}: its vectors would not be comparable. Re-embed the namespace (POST /v1/namespaces/${record.name}/reembed).`,
+      );
+    }
     const vectors = await embedder.embed(texts, priority);
     return vectors.map((v) => unwrap(checkVector(record.space, record.dimensions, v)));
   }
@@ -181,26 +208,26 @@ export async function createMemoryService(options: ServiceOptions) {
         }
         const embedder = input.embedder === undefined ? options.defaultEmbedder : input.embedder;
         let dimensions: number;
+        let embedderRevision: string | null = null;
         if (embedder === null) {
           if (input.dimensions === undefined) {
             throw new MembankError('VALIDATION_FAILED', 'dimensions is required when embedder is null.', { path: 'dimensions' });
           }
           dimensions = input.dimensions;
         } else {
-          const known = await embedders.dimensionsOf(embedder);
-          if (known === undefined) {
-            throw new MembankError('UNKNOWN_EMBEDDER', `Unknown embedder "${embedder}". Available: ${embedders.names().join(', ')}.`);
+          const known = await describeEmbedder(embedder);
+          if (input.dimensions !== undefined && input.dimensions !== known.dimensions) {
+            throw new MembankError('DIMENSION_MISMATCH', `Embedder "${embedder}" makes ${known.dimensions}-dimensional vectors, not ${input.dimensions}.`);
           }
-          if (input.dimensions !== undefined && input.dimensions !== known) {
-            throw new MembankError('DIMENSION_MISMATCH', `Embedder "${embedder}" makes ${known}-dimensional vectors, not ${input.dimensions}.`);
-          }
-          dimensions = known;
+          dimensions = known.dimensions;
+          embedderRevision = known.revision;
         }
         const record = await store.createNamespace({
           name: input.name,
           space: input.space ?? 'cosine',
           dimensions,
           embedder,
+          embedderRevision,
           hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
         });
         const { live } = await indexes.open(record);
@@ -220,6 +247,7 @@ export async function createMemoryService(options: ServiceOptions) {
       return {
         namespace: state.record,
         count: await store.countMemories(state.record.id),
+        embedderDevice: embedders.loaded().find((e) => e.name === state.record.embedder)?.device ?? null,
         index: {
           ...stats,
           pendingChanges: state.live.pending,
@@ -319,6 +347,12 @@ export async function createMemoryService(options: ServiceOptions) {
     async query(name: string, input: QueryInput): Promise<QueryHit[]> {
       const state = stateOf(name);
       const { record } = state;
+      if (input.embedder !== undefined && input.embedder !== record.embedder) {
+        throw new MembankError(
+          'EMBEDDER_MISMATCH',
+          `Namespace "${name}" holds vectors of ${record.embedder ?? 'the caller (embedder null)'}, not ${input.embedder}.`,
+        );
+      }
       const queryVector = input.vector
         ? unwrap(checkVector(record.space, record.dimensions, input.vector))
         : (await embed(record, [input.query!], 'query'))[0]!;
@@ -348,6 +382,57 @@ export async function createMemoryService(options: ServiceOptions) {
 
     embedderNames(): string[] {
       return embedders.names();
+    },
+
+    /**
+     * Starts re-embedding every memory of a namespace with another embedder, as a background job. The
+     * namespace serves its current vectors until the job swaps the new ones in, atomically, at the end.
+     */
+    async reembed(name: string, embedderName: string): Promise<JobView> {
+      const state = stateOf(name);
+      if ([...jobs.values()].some((j) => j.record.namespaceId === state.record.id && j.record.status === 'running')) {
+        throw new MembankError('JOB_CONFLICT', `Namespace "${name}" is already being re-embedded.`);
+      }
+      await describeEmbedder(embedderName);
+      const vectorOnly = await store.countWithoutText(state.record.id);
+      if (vectorOnly > 0) {
+        throw new MembankError('VALIDATION_FAILED', `${vectorOnly} memories of "${name}" have no text to re-embed (caller-supplied vectors only).`);
+      }
+      const now = Date.now();
+      const record: JobRecord = {
+        id: randomUUID(),
+        kind: 'reembed',
+        namespaceId: state.record.id,
+        status: 'running',
+        done: 0,
+        total: await store.countMemories(state.record.id),
+        params: { embedder: embedderName },
+        error: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.createJob(record);
+      const job = { record, startedAt: performance.now() };
+      jobs.set(record.id, job);
+      logger.info({ job: record.id, namespace: name, embedder: embedderName, memories: record.total }, 're-embedding started');
+      runReembed(state, job).then(
+        () => logger.info({ job: record.id, namespace: name, memories: record.done }, 're-embedding done'),
+        async (error: unknown) => {
+          record.status = 'failed';
+          record.error = error instanceof Error ? error.message : String(error);
+          logger.error({ job: record.id, namespace: name, err: error }, 're-embedding failed');
+          await store.updateJob(record.id, record).catch((e: unknown) => logger.error({ err: e }, 'could not record the failed job'));
+        },
+      );
+      return jobView(job);
+    },
+
+    async getJob(id: string): Promise<JobView> {
+      const live = jobs.get(id);
+      if (live) return jobView(live);
+      const record = await store.getJob(id);
+      if (!record) throw new MembankError('JOB_NOT_FOUND', `No job "${id}".`);
+      return jobView({ record, startedAt: performance.now() - (record.updatedAt - record.createdAt) });
     },
 
     health() {
@@ -387,6 +472,87 @@ export async function createMemoryService(options: ServiceOptions) {
     },
   };
 
+  function jobView({ record, startedAt }: { record: JobRecord; startedAt: number }): JobView {
+    const seconds = Math.max(1e-3, (performance.now() - startedAt) / 1000);
+    const rate = record.done / seconds;
+    const namespace = [...namespaces.values()].find((s) => s.record.id === record.namespaceId)?.record.name ?? null;
+    return {
+      id: record.id,
+      namespace,
+      status: record.status,
+      done: record.done,
+      total: record.total,
+      rate: Math.round(rate * 10) / 10,
+      eta: record.status === 'running' && rate > 0 ? Math.round(Math.max(0, record.total - record.done) / rate) : null,
+      ...(record.error !== null && { error: record.error }),
+    };
+  }
+
+  /**
+   * The re-embedding job: embeds every memory's text with the new embedder into staged vectors and a new
+   * index, catches up with writes made meanwhile, and finally, under the namespace's write lock, catches up
+   * once more and swaps vectors, embedder and index in one step.
+   */
+  async function runReembed(state: NamespaceState, job: { record: JobRecord }): Promise<void> {
+    const { record } = job;
+    const embedder = await embedders.get(record.params.embedder);
+    const shape = { space: state.record.space, dimensions: embedder.dimensions, hnsw: state.record.hnsw };
+    const index = options.indexFactory.create(shape, Math.ceil(record.total * 1.1));
+    const BATCH = 256;
+
+    const embedSince = async (seq: number): Promise<number> => {
+      let processed = 0;
+      for (let after = 0; ; ) {
+        if (state.deleted) throw new Error('the namespace was deleted');
+        const rows = await store.textsSince(state.record.id, seq, after, BATCH);
+        if (rows.length === 0) return processed;
+        const missing = rows.find((row) => row.text === null);
+        if (missing) throw new Error('a memory without text was written during the job; it cannot be re-embedded');
+        const vectors = await embedder.embed(rows.map((row) => row.text!), 'ingest');
+        const staged: LabeledVector[] = rows.map((row, i) => ({
+          label: row.label,
+          vector: unwrap(checkVector(shape.space, shape.dimensions, vectors[i]!)),
+        }));
+        await store.stageVectors(record.id, staged);
+        for (const { label, vector } of staged) index.upsert(label, vector);
+        processed += rows.length;
+        if (seq >= 0) record.total += rows.length; // catch-up work beyond the first pass
+        record.done += rows.length;
+        await store.updateJob(record.id, record);
+        after = rows[rows.length - 1]!.label;
+      }
+    };
+    const removeSince = async (seq: number): Promise<void> => {
+      for (const label of (await store.changesSince(state.record.id, seq)).removed) index.remove(label);
+    };
+
+    let mark = await store.currentSeq();
+    await embedSince(-1);
+    // Catch up outside the lock while writes keep coming, until little is left.
+    for (let round = 0; round < 5; round++) {
+      const from = mark;
+      mark = await store.currentSeq();
+      await removeSince(from);
+      if ((await embedSince(from)) < BATCH) break;
+    }
+    await state.lock.run(async () => {
+      if (state.deleted) throw new Error('the namespace was deleted');
+      await removeSince(mark);
+      await embedSince(mark);
+      const swapped = await store.swapEmbedding(state.record.id, record.id, {
+        embedder: record.params.embedder,
+        dimensions: embedder.dimensions,
+        revision: embedder.revision,
+      });
+      state.record = swapped.namespace;
+      state.live = { index, checkpointSeq: 0, checkpointAt: null, pending: index.stats().elements };
+      await indexes.checkpoint(state.record, state.live, swapped.seq);
+      record.status = 'done';
+      record.total = record.done;
+      await store.updateJob(record.id, record);
+    });
+  }
+
   async function filteredSearch(state: NamespaceState, query: Float32Array, k: number, filter: FilterNode): Promise<Neighbor[]> {
     const { record } = state;
     const threshold = options.exactSearchThreshold;
@@ -404,3 +570,16 @@ export async function createMemoryService(options: ServiceOptions) {
 }
 
 export type MemoryService = Awaited<ReturnType<typeof createMemoryService>>;
+
+export interface JobView {
+  id: string;
+  namespace: string | null;
+  status: JobRecord['status'];
+  done: number;
+  total: number;
+  /** Memories per second so far. */
+  rate: number;
+  /** Seconds left at that rate (null when not running). */
+  eta: number | null;
+  error?: string;
+}

@@ -29,10 +29,11 @@ export function hashEmbed(text: string, dimensions: number): Float32Array {
   return vector;
 }
 
-export function createHashEmbedder(dimensions = 64, name = `hash-${dimensions}`): Embedder {
+export function createHashEmbedder(dimensions = 64, name = `hash-${dimensions}`, revision = 'hash-v1'): Embedder {
   return {
     name,
     dimensions,
+    revision,
     device: 'cpu',
     embed: async (texts) => texts.map((text) => hashEmbed(text, dimensions)),
     close: async () => {},

@@ -88,6 +88,8 @@ export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Prom
   return {
     name: options.name,
     dimensions: probe!.length,
+    // A remote server names no weights revision; its model name and size are what can be checked.
+    revision: `${options.model}/${probe!.length}d`,
     device: 'remote',
     embed: (texts) => embed(texts),
     close: async () => {},

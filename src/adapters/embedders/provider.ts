@@ -3,11 +3,12 @@ import { MembankError } from '../../core/errors.js';
 import type { Embedder, EmbedderProvider } from '../../ports/embedder.js';
 import { createOpenAIEmbedder } from './openai-embedder.js';
 import { createTransformersEmbedder, parseTransformersSpec, TRANSFORMERS_PREFIX } from './transformers/index.js';
-import { createUseLiteEmbedder, createUseLiteTfjsEmbedder, type Device, USE_LITE_DIMENSIONS } from './use-lite/index.js';
+import { createUseLiteEmbedder, createUseLiteTfjsEmbedder, type Device, USE_LITE_DIMENSIONS, USE_LITE_REVISION } from './use-lite/index.js';
 
 export interface EmbedderFactory {
   /** Known without loading the model; undefined when only the loaded model can say (remote servers). */
   dimensions?: number;
+  revision?: string;
   create: () => Promise<Embedder>;
 }
 
@@ -45,10 +46,11 @@ export function builtinEmbedders(settings: BuiltinSettings = {}): EmbedderResolv
     if (name === 'use-lite') {
       return {
         dimensions: USE_LITE_DIMENSIONS,
+        revision: USE_LITE_REVISION,
         create: () => createUseLiteEmbedder({ device: settings.device ?? 'auto', onFallback: settings.onNotice }),
       };
     }
-    if (name === 'use-lite-tfjs') return { dimensions: USE_LITE_DIMENSIONS, create: createUseLiteTfjsEmbedder };
+    if (name === 'use-lite-tfjs') return { dimensions: USE_LITE_DIMENSIONS, revision: USE_LITE_REVISION, create: createUseLiteTfjsEmbedder };
     if (name.startsWith(TRANSFORMERS_PREFIX)) {
       const spec = parseTransformersSpec(name);
       if (!spec.ok) return undefined;
@@ -111,10 +113,14 @@ export function createEmbedderProvider(resolve: EmbedderResolver = builtinEmbedd
   };
 
   return {
-    async dimensionsOf(name) {
+    async describe(name) {
       const factory = resolve(name);
       if (!factory) return undefined;
-      return factory.dimensions ?? (await get(name)).dimensions;
+      if (factory.dimensions !== undefined && factory.revision !== undefined) {
+        return { dimensions: factory.dimensions, revision: factory.revision };
+      }
+      const embedder = await get(name);
+      return { dimensions: embedder.dimensions, revision: embedder.revision };
     },
     names: () => [...new Set([...listed, ...ready.keys()])],
     get,

@@ -29,6 +29,8 @@ export interface WorkerEmbedderOptions {
   options?: Record<string, unknown>;
   /** Told what the worker reports about its start, such as a fallback from the GPU to the CPU. */
   onNotice?: (message: string) => void;
+  /** The model's revision, when the worker does not report one. */
+  revision?: string;
 }
 
 interface PoolMember {
@@ -36,7 +38,9 @@ interface PoolMember {
   batch: Job[] | undefined;
 }
 
-function startWorker(options: WorkerEmbedderOptions): Promise<{ worker: Worker; dimensions: number; device: string; notice?: string }> {
+function startWorker(
+  options: WorkerEmbedderOptions,
+): Promise<{ worker: Worker; dimensions: number; device: string; notice?: string; revision?: string }> {
   const worker = new Worker(BOOTSTRAP, { workerData: { entry: options.entry.href, options: options.options ?? {} } });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker): void => {
@@ -132,6 +136,7 @@ export async function createWorkerEmbedder(options: WorkerEmbedderOptions): Prom
   return {
     name: options.name,
     dimensions: first.dimensions,
+    revision: first.revision ?? options.revision ?? 'unknown',
     device: first.device,
     async embed(texts, priority = 'ingest') {
       if (texts.length <= options.maxBatch) return enqueue(texts, priority);

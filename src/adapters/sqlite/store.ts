@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { FilterNode } from '../../core/filter.js';
 import {
   asLabel,
+  type JobRecord,
   type Label,
   type LabeledVector,
   type MemoryRecord,
@@ -40,6 +41,7 @@ interface NamespaceRow {
   space: Space;
   dimensions: number;
   embedder: string | null;
+  embedder_revision: string | null;
   hnsw_m: number;
   hnsw_ef_construction: number;
   hnsw_ef_search: number;
@@ -79,6 +81,7 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
     space: row.space,
     dimensions: row.dimensions,
     embedder: row.embedder,
+    embedderRevision: row.embedder_revision,
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search },
     createdAt: row.created_at,
   };
@@ -116,13 +119,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const sql = {
     insertNamespace: db.prepare(
-      `INSERT INTO namespaces (name, space, dimensions, embedder, hnsw_m, hnsw_ef_construction, hnsw_ef_search, created_at)
-       VALUES (@name, @space, @dimensions, @embedder, @m, @efConstruction, @efSearch, @createdAt) RETURNING *`,
+      `INSERT INTO namespaces (name, space, dimensions, embedder, embedder_revision, hnsw_m, hnsw_ef_construction, hnsw_ef_search, created_at)
+       VALUES (@name, @space, @dimensions, @embedder, @embedderRevision, @m, @efConstruction, @efSearch, @createdAt) RETURNING *`,
     ),
     namespaceByName: db.prepare('SELECT * FROM namespaces WHERE name = ?'),
     namespaces: db.prepare('SELECT * FROM namespaces ORDER BY name'),
     deleteNamespace: db.prepare('DELETE FROM namespaces WHERE id = ?'),
     count: db.prepare('SELECT COUNT(*) AS n FROM memories WHERE namespace_id = ?').pluck(),
+    countWithoutText: db.prepare('SELECT COUNT(*) AS n FROM memories WHERE namespace_id = ? AND text IS NULL').pluck(),
     nextSeq: db.prepare(`UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value`).pluck(),
     currentSeq: db.prepare(`SELECT value FROM counters WHERE name = 'seq'`).pluck(),
     upsert: db.prepare(
@@ -156,6 +160,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     removedAfter: db.prepare('SELECT DISTINCT label FROM deletions WHERE namespace_id = ? AND seq > ?').pluck(),
     trim: db.prepare('DELETE FROM deletions WHERE namespace_id = ? AND seq <= ?'),
+    textsSince: db.prepare(
+      'SELECT label, text FROM memories WHERE namespace_id = ? AND seq > ? AND label > ? ORDER BY label LIMIT ?',
+    ),
+    insertJob: db.prepare(
+      `INSERT INTO jobs (id, kind, namespace_id, status, done, total, params, error, created_at, updated_at)
+       VALUES (@id, @kind, @namespaceId, @status, @done, @total, @params, @error, @createdAt, @updatedAt)`,
+    ),
+    updateJob: db.prepare('UPDATE jobs SET status = ?, done = ?, total = ?, error = ?, updated_at = ? WHERE id = ?'),
+    job: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    failJobs: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, updated_at = ? WHERE status = 'running' RETURNING id`).pluck(),
+    dropStaged: db.prepare('DELETE FROM staged_vectors WHERE job_id = ?'),
+    stage: db.prepare('INSERT OR REPLACE INTO staged_vectors (job_id, label, vector) VALUES (?, ?, ?)'),
+    unstaged: db.prepare(
+      `SELECT COUNT(*) FROM memories m WHERE m.namespace_id = ?
+       AND NOT EXISTS (SELECT 1 FROM staged_vectors s WHERE s.job_id = ? AND s.label = m.label)`,
+    ).pluck(),
+    swapVectors: db.prepare(
+      `UPDATE memories SET seq = ?, vector = (SELECT s.vector FROM staged_vectors s WHERE s.job_id = ? AND s.label = memories.label)
+       WHERE namespace_id = ?`,
+    ),
+    swapNamespace: db.prepare('UPDATE namespaces SET embedder = ?, dimensions = ?, embedder_revision = ? WHERE id = ? RETURNING *'),
   };
 
   const nextSeq = (): number => sql.nextSeq.get() as number;
@@ -269,6 +294,32 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   type VectorRow = { label: number; vector: Buffer };
+  type JobRow = {
+    id: string; kind: 'reembed'; namespace_id: number; status: JobRecord['status']; done: number; total: number;
+    params: string; error: string | null; created_at: number; updated_at: number;
+  };
+
+  const failInterrupted = db.transaction((reason: string): number => {
+    const ids = sql.failJobs.all(reason, Date.now()) as string[];
+    for (const id of ids) sql.dropStaged.run(id);
+    return ids.length;
+  });
+
+  const stage = db.transaction((jobId: string, vectors: LabeledVector[]) => {
+    for (const { label, vector } of vectors) sql.stage.run(jobId, label, vectorToBlob(vector));
+  });
+
+  const swap = db.transaction(
+    (namespaceId: number, jobId: string, embedding: { embedder: string; dimensions: number; revision: string }) => {
+      const missing = sql.unstaged.get(namespaceId, jobId) as number;
+      if (missing > 0) throw new Error(`${missing} memories have no re-embedded vector`);
+      const seq = nextSeq();
+      sql.swapVectors.run(seq, jobId, namespaceId);
+      const row = sql.swapNamespace.get(embedding.embedder, embedding.dimensions, embedding.revision, namespaceId) as NamespaceRow;
+      sql.dropStaged.run(jobId);
+      return { seq, namespace: toNamespace(row) };
+    },
+  );
 
   return {
     async createNamespace(input: NewNamespace) {
@@ -277,6 +328,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         space: input.space,
         dimensions: input.dimensions,
         embedder: input.embedder,
+        embedderRevision: input.embedderRevision,
         m: input.hnsw.m,
         efConstruction: input.hnsw.efConstruction,
         efSearch: input.hnsw.efSearch,
@@ -296,6 +348,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async countMemories(namespaceId) {
       return sql.count.get(namespaceId) as number;
+    },
+    async countWithoutText(namespaceId) {
+      return sql.countWithoutText.get(namespaceId) as number;
     },
     async writeMemories(namespaceId, memories, replaceDocument) {
       return write(namespaceId, memories, replaceDocument);
@@ -346,6 +401,43 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async trimChanges(namespaceId, seq) {
       sql.trim.run(namespaceId, seq);
+    },
+    async textsSince(namespaceId, seq, afterLabel, limit) {
+      const rows = sql.textsSince.all(namespaceId, seq, afterLabel, limit) as { label: number; text: string | null }[];
+      return rows.map((row) => ({ label: asLabel(row.label), text: row.text }));
+    },
+    async createJob(job) {
+      sql.insertJob.run({ ...job, params: JSON.stringify(job.params) });
+    },
+    async updateJob(id, fields) {
+      sql.updateJob.run(fields.status, fields.done, fields.total, fields.error, Date.now(), id);
+      if (fields.status !== 'running') sql.dropStaged.run(id);
+    },
+    async getJob(id) {
+      const row = sql.job.get(id) as JobRow | undefined;
+      return (
+        row && {
+          id: row.id,
+          kind: row.kind,
+          namespaceId: row.namespace_id,
+          status: row.status,
+          done: row.done,
+          total: row.total,
+          params: JSON.parse(row.params) as JobRecord['params'],
+          error: row.error,
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+        }
+      );
+    },
+    async failInterruptedJobs(reason) {
+      return failInterrupted(reason);
+    },
+    async stageVectors(jobId, vectors) {
+      stage(jobId, vectors);
+    },
+    async swapEmbedding(namespaceId, jobId, embedding) {
+      return swap(namespaceId, jobId, embedding);
     },
     async close() {
       if (db.open) db.close();

