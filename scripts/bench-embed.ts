@@ -1,19 +1,21 @@
 /**
- * Embedding benchmark: texts/s of each embedder available here, membank's ingest rate against the raw model
- * call, and the latency of single-text queries while a bulk ingest runs. Prints Markdown tables.
+ * Embedding benchmark: texts/s of each embedder available here, LoCoMo dev retrieval with the bundled model on
+ * both runtimes, membank's ingest rate against the raw model call, and the latency of single-text queries
+ * while a bulk ingest runs. Prints a Markdown table.
  *
  *   npm run bench:embed                          # LoCoMo dialog turns from ../shared/data/locomo-dev if present
  *   npm run bench:embed -- --texts 2000 --locomo /path/to/locomo-dev
  *   MEMBANK_OPENAI_BASE_URL=http://host:8000/v1 npm run bench:embed -- --openai bge-small   # a remote server too
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinEmbedders, createEmbedderProvider } from '../src/adapters/embedders/provider.js';
+import { exactSearch } from '../src/core/distance.js';
+import { asLabel } from '../src/core/types.js';
 import { rng } from '../test/fixtures/random.js';
+import { percentile as pct, post, startServer, stopServer } from './lib/server.js';
 import { writeTinyBert } from '../test/fixtures/tiny-bert.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -51,41 +53,8 @@ const report = (what: string, result: string, note = ''): void => {
   rows.push([what, result, note]);
   console.error(`  ${what}: ${result} ${note}`);
 };
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function post(url: string, body: unknown): Promise<any> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (c: Buffer) => chunks.push(c));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if ((response.statusCode ?? 500) >= 300) reject(new Error(`${response.statusCode} ${text}`));
-        else resolve(JSON.parse(text));
-      });
-    });
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
 
-function startServer(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--port', '0', '--data-dir', dataDir, '--device', 'cpu', ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  process.on('exit', () => child.kill('SIGKILL')); // never leave a server behind
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /membank ready on (http:\/\/[\d.:]+)/.exec(out);
-      if (match) resolve({ child, url: match[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 const { texts, source } = loadTexts();
 console.error(`# ${COUNT} ${source}`);
@@ -113,18 +82,46 @@ for (const name of names) {
   const note = name.startsWith('transformers:tiny-bert') ? 'test fixture: 1 layer, 32 wide, random weights' : `${embedder.device}`;
   report(`${name}: model alone`, `${rate.toFixed(1)} texts/s`, note);
 }
+
+// 2. Retrieval on the LoCoMo development split, dense exact search: the ONNX build must not change the figures.
+if (existsSync(args.locomo)) {
+  for (const name of ['use-lite', 'use-lite-tfjs']) {
+    const embedder = await provider.get(name);
+    let any = 0;
+    let all = 0;
+    let questions = 0;
+    for (const file of readdirSync(args.locomo).filter((f) => f.endsWith('.json'))) {
+      const conversation = JSON.parse(readFileSync(join(args.locomo, file), 'utf8')) as Record<string, unknown>;
+      const turns = Object.entries(conversation)
+        .filter(([key, value]) => /^session_\d+$/.test(key) && Array.isArray(value))
+        .flatMap(([, value]) => value as { dia_id: string; text: string }[]);
+      const vectors = await embedder.embed(turns.map((t) => t.text));
+      const candidates = vectors.map((vector, i) => ({ label: asLabel(i), vector }));
+      const qa = (conversation.qa as { question: string; evidence: string[]; category: number }[]).filter((q) => q.category !== 5);
+      const queryVectors = await embedder.embed(qa.map((q) => q.question));
+      qa.forEach((q, i) => {
+        const top = new Set(exactSearch('cosine', queryVectors[i]!, candidates, 10).map((n) => turns[n.label]!.dia_id));
+        const hits = q.evidence.filter((id) => top.has(id)).length;
+        if (hits > 0) any++;
+        if (hits === q.evidence.length) all++;
+        questions++;
+      });
+    }
+    report(`${name}: LoCoMo dev, dense exact search`, `recall_any@10 ${((any / questions) * 100).toFixed(1)}, recall_all@10 ${((all / questions) * 100).toFixed(1)}`, `${questions} questions (categories 1-4)`);
+  }
+}
 await provider.close();
 
-// 2. The service: ingest through HTTP against the raw model, then query latency during a bulk ingest.
+// 3. The service: ingest through HTTP against the raw model, then query latency during a bulk ingest.
 const dataDir = mkdtempSync(join(tmpdir(), 'membank-bench-embed-'));
-const { child, url } = await startServer(dataDir);
+const { child, url } = await startServer(dataDir, ['--device', 'cpu']);
 await post(`${url}/v1/namespaces`, { name: 'turns' });
 await post(`${url}/v1/namespaces/turns/memories`, { memories: texts.slice(0, 64).map((text) => ({ text })) });
-for (const batch of [32, 256]) {
+for (const [batch, clients] of [[32, 2], [32, 4], [256, 2]] as const) {
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    [0, 1].map(async () => {
+    Array.from({ length: clients }, async () => {
       while (next < COUNT) {
         const start = next;
         next += batch;
@@ -133,7 +130,7 @@ for (const batch of [32, 256]) {
     }),
   );
   const rate = COUNT / ((performance.now() - started) / 1000);
-  report(`membank ingest via HTTP, batches of ${batch}, 2 clients`, `${rate.toFixed(1)} memories/s`, `${((rate / useLiteRate) * 100).toFixed(0)}% of use-lite alone`);
+  report(`membank ingest via HTTP, batches of ${batch}, ${clients} clients`, `${rate.toFixed(1)} memories/s`, `${((rate / useLiteRate) * 100).toFixed(0)}% of use-lite alone`);
 }
 
 const idle: number[] = [];

@@ -1,36 +1,31 @@
 /**
- * Core benchmark: raw hnswlib-node against membank (in-process and over HTTP) on the same vectors, plus the
- * text ingest rate with the bundled model against the model's own throughput. Prints Markdown tables.
+ * Core benchmark: raw hnswlib-node against membank (in-process and over HTTP) on the same caller-supplied
+ * vectors. Prints a Markdown table. Text ingest with the bundled model is measured by bench-embed.ts.
  *
- *   npm run bench                       # N = 100,000 at 100-d and 512-d (about 15 minutes on 2 cores)
- *   npm run bench -- --n 20000 --dims 100 --text 1000
- *   MEMBANK_LOCOMO_DIR=../shared/data/locomo-dev npm run bench   # text ingest on LoCoMo turns
+ *   npm run bench                       # N = 100,000 at 100-d and 512-d (about 25 minutes on 2 cores)
+ *   npm run bench -- --n 20000 --dims 100
  *
  * Vectors are synthetic with a low intrinsic dimension, as real embeddings have (no real vector set of this
  * size ships on npm). Recall is measured against exact search on a sample of queries.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import http from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
 import { pino } from 'pino';
-import { createEmbedderProvider } from '../src/adapters/embedders/provider.js';
 import { loadConfig } from '../src/config.js';
 import { exactSearch } from '../src/core/distance.js';
 import { asLabel } from '../src/core/types.js';
 import { createMembank } from '../src/server.js';
 import { rng } from '../test/fixtures/random.js';
+import { percentile as pct, post, startServer, stopServer } from './lib/server.js';
 
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '100000' },
     dims: { type: 'string', default: '100,512' },
     queries: { type: 'string', default: '300' },
-    text: { type: 'string', default: '2000' },
-    locomo: { type: 'string', default: process.env.MEMBANK_LOCOMO_DIR ?? join(import.meta.dirname, '..', '..', 'shared', 'data', 'locomo-dev') },
   },
 });
 const N = Number(args.n);
@@ -38,7 +33,6 @@ const Q = Number(args.queries);
 const M = 16;
 const EF_CONSTRUCTION = 200;
 const EFS = [16, 32, 64, 128, 256];
-const ROOT = join(import.meta.dirname, '..');
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
@@ -63,7 +57,6 @@ function embeddingLike(count: number, dims: number, seed: number): Float32Array[
   });
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const fmt = (x: number, digits = 2): string => x.toFixed(digits);
 const now = (): number => performance.now();
 
@@ -89,50 +82,12 @@ function timeQueries(run: (q: Float32Array) => number[], queries: Float32Array[]
   return { ids, p50: pct(times, 0.5), p99: pct(times, 0.99) };
 }
 
-function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--port', '0', '--data-dir', dataDir, '--checkpoint-interval', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  process.on('exit', () => child.kill('SIGKILL')); // never leave a server behind
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /membank ready on (http:\/\/[\d.:]+)/.exec(out);
-      if (match) resolve({ child, url: match[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-// A keep-alive client on node:http: lighter than fetch, so that latencies are mostly the server's.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-function post(url: string, body: unknown): Promise<any> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if ((response.statusCode ?? 500) >= 300) reject(new Error(`${response.statusCode} ${text}`));
-          else resolve(JSON.parse(text));
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
 
 const rows: string[][] = [];
 const report = (dims: number | string, what: string, value: string, note = ''): void => {
@@ -171,7 +126,7 @@ async function benchVectors(dims: number): Promise<void> {
 
   // membank over HTTP, server in its own process.
   const dataDir = mkdtempSync(join(tmpdir(), 'membank-bench-'));
-  const { child, url } = await startServer(dataDir);
+  const { child, url } = await startServer(dataDir, ['--checkpoint-interval', '0']);
   await post(`${url}/v1/namespaces`, { name: 'bench', embedder: null, dimensions: dims, hnsw: { m: M, efConstruction: EF_CONSTRUCTION, efSearch: ef } });
   t = now();
   const BATCH = 1000;
@@ -218,8 +173,7 @@ async function benchVectors(dims: number): Promise<void> {
   report(dims, `membank query via HTTP, ${clients} clients`, `${fmt((queries.length * 3) / ((now() - t) / 1000), 0)} queries/s`);
   report(dims, 'server peak memory (VmHWM)', `${fmt(peakRssMiB(child.pid!), 0)} MiB`);
   t = now();
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.on('exit', resolve));
+  await stopServer(child);
   report(dims, 'graceful shutdown (checkpoint)', `${fmt((now() - t) / 1000, 2)} s`);
 
   // In-process: restart time (load), query time against raw at the same ef, then rebuild time.
@@ -251,65 +205,7 @@ async function benchVectors(dims: number): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-function loadTexts(count: number): { texts: string[]; source: string } {
-  const dir = args.locomo;
-  if (existsSync(dir)) {
-    const texts: string[] = [];
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      const conversation = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
-      for (const [key, value] of Object.entries(conversation)) {
-        if (/^session_\d+$/.test(key) && Array.isArray(value)) for (const turn of value) texts.push(String(turn.text));
-      }
-    }
-    const out = Array.from({ length: count }, (_, i) => texts[i % texts.length]!);
-    return { texts: out, source: `LoCoMo turns (${texts.length} distinct)` };
-  }
-  const random = rng(3);
-  const words = 'memory bank agent remember user said yesterday dinner project deadline garden puppy trip music book'.split(' ');
-  return {
-    texts: Array.from({ length: count }, () => Array.from({ length: 25 }, () => words[Math.floor(random() * words.length)]).join(' ')),
-    source: 'synthetic 25-word texts',
-  };
-}
-
-async function benchText(count: number): Promise<void> {
-  if (count <= 0) return;
-  const { texts, source } = loadTexts(count);
-  console.error(`\n# text ingest, ${count} ${source}`);
-  const provider = createEmbedderProvider();
-  const embedder = await provider.get('use-lite');
-  await embedder.embed(texts.slice(0, 32));
-  let t = now();
-  await embedder.embed(texts);
-  const rawRate = count / ((now() - t) / 1000);
-  report('512 (use-lite)', 'model alone (worker, batches of 32)', `${fmt(rawRate, 1)} texts/s`, source);
-  await provider.close();
-
-  const dataDir = mkdtempSync(join(tmpdir(), 'membank-bench-'));
-  const { child, url } = await startServer(dataDir);
-  await post(`${url}/v1/namespaces`, { name: 'text' });
-  await post(`${url}/v1/namespaces/text/memories`, { memories: texts.slice(0, 32).map((text) => ({ text })) });
-  t = now();
-  let nextStart = 0;
-  // Two clients, so that one request's SQLite and index work overlaps the other's embedding.
-  await Promise.all(
-    [0, 1].map(async () => {
-      while (nextStart < count) {
-        const start = nextStart;
-        nextStart += 256;
-        await post(`${url}/v1/namespaces/text/memories`, { memories: texts.slice(start, start + 256).map((text) => ({ text })) });
-      }
-    }),
-  );
-  const serviceRate = count / ((now() - t) / 1000);
-  report('512 (use-lite)', 'membank text ingest via HTTP (batches of 256, 2 clients)', `${fmt(serviceRate, 1)} memories/s`, `${fmt((serviceRate / rawRate) * 100, 0)}% of the model alone`);
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.on('exit', resolve));
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
 for (const dims of args.dims.split(',').map(Number)) await benchVectors(dims);
-await benchText(Number(args.text));
 
 console.log(`\nmembank benchmark: N=${N}, M=${M}, efConstruction=${EF_CONSTRUCTION}, ${Q} queries, k=10, cosine, Node ${process.version}\n`);
 console.log('| dims | measure | result | note |');

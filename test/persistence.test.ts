@@ -1,5 +1,5 @@
 /** Restart, rebuild, corruption, staleness and the single-writer lock, against real files. */
-import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -80,7 +80,6 @@ describe('persistence', () => {
     const saved = join(dir, 'saved');
     const files = indexFiles(dir);
     rmSync(saved, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(saved);
     for (const f of files) copyFileSync(join(dir, 'indexes', f), join(saved, f));
     for (let i = 0; i < 10; i++) expect((await m.api.del(`/v1/namespaces/p/memories/v${i}`)).status).toBe(204);

@@ -56,6 +56,6 @@ export async function createUseLiteEmbedder(options: UseLiteOptions = {}): Promi
     if (options.device === 'cuda') throw error;
     options.onFallback?.(`use-lite: onnxruntime unavailable (${(error as Error).message}); running the TF.js graph instead`);
     const tfjs = await createUseLiteTfjsEmbedder();
-    return { ...tfjs, name: 'use-lite', embed: tfjs.embed, close: tfjs.close };
+    return { ...tfjs, name: 'use-lite' };
   }
 }

@@ -91,7 +91,8 @@ const intAttr = (name: string, i: number): onnxProto.onnx.IAttributeProto => ({ 
 const intsAttr = (name: string, ints: number[]): onnxProto.onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
 const floatAttr = (name: string, f: number): onnxProto.onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f });
 
-const tensorInput = (name: string, elemType: number, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto => ({
+/** An ONNX graph input or output: named dimensions are dynamic. */
+export const tensorInput = (name: string, elemType: number, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto => ({
   name,
   type: {
     tensorType: {
@@ -159,8 +160,6 @@ export function buildOnnxModel(dir = modelDir()): Uint8Array {
   const hidden = g.op('Tanh', [dense(pooled, 'module/Encoder_en/hidden_layers/tanh_layer_0/weights', 'module/Encoder_en/hidden_layers/tanh_layer_0/bias')]);
   const sumSquares = g.op('ReduceSum', [g.op('Mul', [hidden, hidden]), shape([1])], [intAttr('keepdims', 1)]);
   const norm = g.op('Sqrt', [g.op('Max', [sumSquares, scalar(1e-12)])]);
-  const last = g.nodes[g.nodes.length - 1]!;
-  void last;
   g.nodes.push({ opType: 'Div', input: [hidden, norm], output: ['embedding'], name: 'embedding' });
 
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
