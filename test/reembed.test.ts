@@ -99,6 +99,31 @@ describe('re-embedding', () => {
     await m.close();
   });
 
+  it('refuses a write whose vectors were made for the embedder just swapped out', async () => {
+    const slowOld = createEmbedderProvider(
+      embedderTable({
+        'slow-64': { dimensions: 64, revision: 'hash-v1', create: async () => slow(createHashEmbedder(64, 'slow-64')) },
+        'hash-32': { dimensions: 32, revision: 'hash-v1', create: async () => createHashEmbedder(32, 'hash-32') },
+      }),
+    );
+    const m = await startMembank(tempDir(), {}, { embedders: slowOld });
+    try {
+      await m.api.post('/v1/namespaces', { name: 's', embedder: 'slow-64' });
+      await m.api.post('/v1/namespaces/s/memories', { memories: [{ id: 'a', text: 'alpha' }] });
+      // The write embeds with slow-64 (150 ms) while the job, with the fast hash-32, swaps the namespace.
+      const write = m.api.post('/v1/namespaces/s/memories', { memories: [{ id: 'b', text: 'beta' }] });
+      const job = (await m.api.post('/v1/namespaces/s/reembed', { embedder: 'hash-32' })).body.job;
+      expect(await waitForJob(m.api, job.id)).toMatchObject({ status: 'done' });
+      const refused = await write;
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: 'EMBEDDER_MISMATCH', message: expect.stringContaining('Send it again') });
+      expect((await m.api.get('/v1/namespaces/s')).body).toMatchObject({ dimensions: 32, count: 1, index: { elements: 1 } });
+      expect((await m.api.post('/v1/namespaces/s/memories', { memories: [{ id: 'b', text: 'beta' }] })).status).toBe(201);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('answers bad requests clearly', async () => {
     const m = await startMembank(tempDir(), {}, { embedders: provider() });
     try {

@@ -111,11 +111,26 @@ export async function createMemoryService(options: ServiceOptions) {
     return state;
   }
 
-  /** Runs a write under the namespace's lock, then applies the outcome to its index in commit order. */
-  async function commit(state: NamespaceState, write: () => Promise<WriteOutcome | undefined>, vectors?: Float32Array[]) {
+  /**
+   * Runs a write under the namespace's lock, then applies the outcome to its index in commit order. `basis` is
+   * the namespace record the write's vectors were made for: if a re-embedding swapped the namespace's embedder
+   * since, the vectors no longer fit and nothing is written.
+   */
+  async function commit(
+    state: NamespaceState,
+    write: () => Promise<WriteOutcome | undefined>,
+    vectors?: Float32Array[],
+    basis?: NamespaceRecord,
+  ) {
     if (closing) throw new MembankError('SHUTTING_DOWN');
     return state.lock.run(async () => {
       if (state.deleted) throw new MembankError('NAMESPACE_NOT_FOUND', `Namespace "${state.record.name}" does not exist.`);
+      if (basis && state.record !== basis) {
+        throw new MembankError(
+          'EMBEDDER_MISMATCH',
+          `Namespace "${basis.name}" was re-embedded with ${state.record.embedder} while this write was being embedded; it was not written. Send it again.`,
+        );
+      }
       const outcome = await write();
       if (!outcome) return undefined;
       try {
@@ -271,7 +286,8 @@ export async function createMemoryService(options: ServiceOptions) {
 
     async writeMemories(name: string, inputs: MemoryInput[]): Promise<string[]> {
       const state = stateOf(name);
-      const vectors = await vectorsFor(state.record, inputs, 'memories');
+      const basis = state.record;
+      const vectors = await vectorsFor(basis, inputs, 'memories');
       const now = Date.now();
       const writes: MemoryWrite[] = inputs.map((input, i) => ({
         id: input.id ?? randomUUID(),
@@ -282,7 +298,7 @@ export async function createMemoryService(options: ServiceOptions) {
         documentId: null,
         chunkIndex: null,
       }));
-      await commit(state, () => store.writeMemories(state.record.id, writes), vectors);
+      await commit(state, () => store.writeMemories(basis.id, writes), vectors, basis);
       return writes.map((w) => w.id);
     },
 
@@ -295,7 +311,8 @@ export async function createMemoryService(options: ServiceOptions) {
         const texts = chunkText(doc.text, options);
         return { doc, documentId, texts };
       });
-      const vectors = await embed(state.record, chunked.flatMap((c) => c.texts), 'ingest');
+      const basis = state.record;
+      const vectors = await embed(basis, chunked.flatMap((c) => c.texts), 'ingest');
       let offset = 0;
       const results: { id: string; chunks: string[] }[] = [];
       for (const { doc, documentId, texts } of chunked) {
@@ -310,7 +327,7 @@ export async function createMemoryService(options: ServiceOptions) {
           documentId,
           chunkIndex: i,
         }));
-        await commit(state, () => store.writeMemories(state.record.id, writes, documentId), docVectors);
+        await commit(state, () => store.writeMemories(basis.id, writes, documentId), docVectors, basis);
         results.push({ id: documentId, chunks: writes.map((w) => w.id) });
       }
       return results;
