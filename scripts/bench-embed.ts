@@ -182,8 +182,7 @@ await ingest;
 busy.sort((a, b) => a - b);
 report('text query (embed + search), during a bulk ingest', `p50 ${pct(busy, 0.5).toFixed(1)} ms, p99 ${pct(busy, 0.99).toFixed(1)} ms`);
 
-child.kill('SIGTERM');
-await new Promise((resolve) => child.on('exit', resolve));
+await stopServer(child);
 rmSync(dataDir, { recursive: true, force: true });
 if (!args['models-dir']) rmSync(modelsDir, { recursive: true, force: true });
 

@@ -48,21 +48,37 @@ interface NamespaceRow {
   created_at: number;
 }
 
-interface MemoryRow {
-  label: number;
-  id: string;
-  text: string | null;
-  metadata: string;
-  event_at: number;
-  created_at: number;
-  updated_at: number;
-  document_id: string | null;
-  chunk_index: number | null;
-  vector?: Buffer;
+const BATCH = 5000;
+/** Columns of a memory, in the order `fromRow` reads them; fields not asked for are read as empty. */
+function memoryColumns(fields: MemoryFields): string {
+  return [
+    'label, id, event_at, created_at, updated_at, document_id, chunk_index',
+    fields.text ? 'text' : 'NULL',
+    fields.metadata ? 'metadata' : `'{}'`,
+    fields.vector ? 'vector' : 'NULL',
+  ].join(', ');
 }
 
-const BATCH = 5000;
-const MEMORY_COLUMNS = 'label, id, text, metadata, event_at, created_at, updated_at, document_id, chunk_index';
+const ALL = { text: true, metadata: true, vector: false };
+const ALL_WITH_VECTOR = { text: true, metadata: true, vector: true };
+
+type MemoryRow = [number, string, number, number, number, string | null, number | null, string | null, string, Buffer | null];
+
+function fromRow(row: MemoryRow): MemoryRecord {
+  const memory: MemoryRecord = {
+    label: asLabel(row[0]),
+    id: row[1],
+    timestamp: row[2],
+    createdAt: row[3],
+    updatedAt: row[4],
+    documentId: row[5],
+    chunkIndex: row[6],
+    text: row[7],
+    metadata: row[8] === '{}' ? {} : (JSON.parse(row[8]) as Metadata),
+  };
+  if (row[9]) memory.vector = blobToVector(row[9]);
+  return memory;
+}
 
 export function vectorToBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
@@ -85,22 +101,6 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search },
     createdAt: row.created_at,
   };
-}
-
-function toMemory(row: MemoryRow): MemoryRecord {
-  const memory: MemoryRecord = {
-    label: asLabel(row.label),
-    id: row.id,
-    text: row.text,
-    metadata: JSON.parse(row.metadata) as Metadata,
-    timestamp: row.event_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    documentId: row.document_id,
-    chunkIndex: row.chunk_index,
-  };
-  if (row.vector) memory.vector = blobToVector(row.vector);
-  return memory;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
@@ -142,12 +142,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ?'),
     deleteByLabel: db.prepare('DELETE FROM memories WHERE label = ?'),
     recordDeletion: db.prepare('INSERT INTO deletions (seq, namespace_id, label) VALUES (?, ?, ?)'),
-    memoryById: db.prepare(`SELECT ${MEMORY_COLUMNS} FROM memories WHERE namespace_id = ? AND id = ?`),
-    memoryByIdWithVector: db.prepare(`SELECT ${MEMORY_COLUMNS}, vector FROM memories WHERE namespace_id = ? AND id = ?`),
-    page: db.prepare(`SELECT ${MEMORY_COLUMNS} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`),
-    pageWithVector: db.prepare(
-      `SELECT ${MEMORY_COLUMNS}, vector FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`,
-    ),
+    memoryById: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND id = ?`).raw(),
+    memoryByIdWithVector: db
+      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND id = ?`)
+      .raw(),
+    page: db
+      .prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
+      .raw(),
+    pageWithVector: db
+      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
+      .raw(),
     // `+namespace_id` keeps the planner on the primary key: without it, SQLite scans the namespace's index.
     vectorsByLabels: db.prepare(
       `SELECT label, vector FROM memories WHERE +namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
@@ -193,36 +197,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     let statement = byLabelsCache.get(key);
     if (!statement) {
       if (byLabelsCache.size >= 256) byLabelsCache.clear();
-      const columns = [
-        'label, id, event_at, created_at, updated_at, document_id, chunk_index',
-        fields.text ? 'text' : 'NULL',
-        fields.metadata ? 'metadata' : `'{}'`,
-        fields.vector ? 'vector' : 'NULL',
-      ].join(', ');
       statement = db
-        .prepare(`SELECT ${columns} FROM memories WHERE +namespace_id = ? AND label IN (${'?, '.repeat(count - 1)}?)`)
+        .prepare(`SELECT ${memoryColumns(fields)} FROM memories WHERE +namespace_id = ? AND label IN (${'?, '.repeat(count - 1)}?)`)
         .raw();
       byLabelsCache.set(key, statement);
     }
     return statement;
   };
-  type RawRow = [number, string, number, number, number, string | null, number | null, string | null, string, Buffer | null];
-  const fromRaw = (row: RawRow): MemoryRecord => {
-    const memory: MemoryRecord = {
-      label: asLabel(row[0]),
-      id: row[1],
-      timestamp: row[2],
-      createdAt: row[3],
-      updatedAt: row[4],
-      documentId: row[5],
-      chunkIndex: row[6],
-      text: row[7],
-      metadata: row[8] === '{}' ? {} : (JSON.parse(row[8]) as Metadata),
-    };
-    if (row[9]) memory.vector = blobToVector(row[9]);
-    return memory;
-  };
-
   const removeLabels = (namespaceId: number, labels: number[], seq: number): void => {
     for (const label of labels) {
       sql.deleteByLabel.run(label);
@@ -363,17 +344,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async getMemory(namespaceId, id, withVector) {
       const row = (withVector ? sql.memoryByIdWithVector : sql.memoryById).get(namespaceId, id) as MemoryRow | undefined;
-      return row && toMemory(row);
+      return row && fromRow(row);
     },
     async listMemories(namespaceId, after, limit, withVector): Promise<MemoryPage> {
       const rows = (withVector ? sql.pageWithVector : sql.page).all(namespaceId, after ?? 0, limit + 1) as MemoryRow[];
       const more = rows.length > limit;
-      const memories = rows.slice(0, limit).map(toMemory);
+      const memories = rows.slice(0, limit).map(fromRow);
       return { memories, next: more ? memories[memories.length - 1]!.label : null };
     },
     async memoriesByLabels(namespaceId, labels, fields) {
       if (labels.length === 0) return [];
-      return (byLabels(fields, labels.length).all(namespaceId, ...labels) as RawRow[]).map(fromRaw);
+      return (byLabels(fields, labels.length).all(namespaceId, ...labels) as MemoryRow[]).map(fromRow);
     },
     async matchingLabels(namespaceId, filter: FilterNode, limit) {
       const where = compileFilter(filter);
