@@ -5,11 +5,11 @@ import { createEmbedderProvider, embedderTable } from '../src/adapters/embedders
 import type { Embedder } from '../src/ports/embedder.js';
 import { type Api, startMembank, tempDir } from './helpers.js';
 
-/** The hash embedder, made to take 150 ms a call, so that a job runs long enough to write and query during it. */
-const slow = (embedder: Embedder): Embedder => ({
+/** The hash embedder, made to take `ms` a call, so that a job runs long enough to write and query during it. */
+const slow = (embedder: Embedder, ms = 150): Embedder => ({
   ...embedder,
   embed: async (texts, priority) => {
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, ms));
     return embedder.embed(texts, priority);
   },
 });
@@ -102,7 +102,7 @@ describe('re-embedding', () => {
   it('refuses a write whose vectors were made for the embedder just swapped out', async () => {
     const slowOld = createEmbedderProvider(
       embedderTable({
-        'slow-64': { dimensions: 64, revision: 'hash-v1', create: async () => slow(createHashEmbedder(64, 'slow-64')) },
+        'slow-64': { dimensions: 64, revision: 'hash-v1', create: async () => slow(createHashEmbedder(64, 'slow-64'), 1500) },
         'hash-32': { dimensions: 32, revision: 'hash-v1', create: async () => createHashEmbedder(32, 'hash-32') },
       }),
     );
@@ -110,7 +110,7 @@ describe('re-embedding', () => {
     try {
       await m.api.post('/v1/namespaces', { name: 's', embedder: 'slow-64' });
       await m.api.post('/v1/namespaces/s/memories', { memories: [{ id: 'a', text: 'alpha' }] });
-      // The write embeds with slow-64 (150 ms) while the job, with the fast hash-32, swaps the namespace.
+      // The write embeds with slow-64 (1.5 s) while the job, with the fast hash-32, swaps the namespace.
       const write = m.api.post('/v1/namespaces/s/memories', { memories: [{ id: 'b', text: 'beta' }] });
       const job = (await m.api.post('/v1/namespaces/s/reembed', { embedder: 'hash-32' })).body.job;
       expect(await waitForJob(m.api, job.id)).toMatchObject({ status: 'done' });
