@@ -12,8 +12,10 @@ import { createSqliteStore } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { EmbedderProvider } from './ports/embedder.js';
+import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
 import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
+import { createFactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
 
 export interface Membank {
@@ -32,8 +34,9 @@ export interface Overrides {
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
   const lock = lockDataDir(config.dataDir);
   let service: MemoryService;
+  let store: Store;
   try {
-    const store = createSqliteStore({
+    store = createSqliteStore({
       file: join(config.dataDir, 'membank.db'),
       synchronous: config.synchronous,
       onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
@@ -67,7 +70,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     throw error;
   }
 
-  const app = createApp({ service, logger, maxBodyBytes: config.maxBodyBytes });
+  const facts = createFactService({ store, memories: service });
+  const app = createApp({ service, facts, logger, maxBodyBytes: config.maxBodyBytes });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;

@@ -53,7 +53,7 @@ const timestamp = z.union([
     .string()
     .max(64)
     .transform((text, ctx) => {
-      const ms = Date.parse(text);
+      const ms = /^\d{1,16}$/.test(text) ? Number(text) : Date.parse(text);
       if (Number.isNaN(ms)) {
         ctx.addIssue({ code: 'custom', message: `Expected an ISO 8601 date-time or epoch milliseconds, got "${text}".` });
         return z.NEVER;
@@ -92,6 +92,11 @@ export const createNamespaceBody = z.strictObject({
   space: z.enum(SPACES).optional(),
   embedder: z.string().min(1).max(200).nullable().optional(),
   dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
+  facts: z
+    .strictObject({
+      singleValued: z.array(z.string().min(1).max(200)).max(200),
+    })
+    .optional(),
   hnsw: z
     .strictObject({
       m: z.int().min(2).max(100).optional(),
@@ -177,6 +182,60 @@ export const embeddingsBody = z.strictObject({
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
   user: z.string().max(256).optional(),
+});
+
+const factField = z
+  .string()
+  .max(1000)
+  .refine((s) => s.trim().length > 0, 'Must contain some non-whitespace text.');
+
+export const factInput = z.strictObject({
+  subject: factField,
+  predicate: factField,
+  object: factField,
+  confidence: z.number().min(0).max(1).optional(),
+  source: z.string().max(1000).optional(),
+  validFrom: timestamp.optional(),
+  validTo: timestamp.optional(),
+  metadata: metadata.optional(),
+  mode: z.enum(['replace', 'add']).optional(),
+});
+
+export const writeFactsBody = z.strictObject({
+  facts: z.array(factInput).min(1).max(LIMITS.maxMemoriesPerRequest),
+});
+
+const booleanText = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const readFactsQuery = z.strictObject({
+  subject: factField.optional(),
+  predicate: factField.optional(),
+  object: factField.optional(),
+  asOf: timestamp.optional(),
+  knownAt: timestamp.optional(),
+  history: booleanText.optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+});
+
+export const searchFactsBody = z.strictObject({
+  query: nonBlank(LIMITS.maxMemoryChars),
+  k: z.int().min(1).max(LIMITS.maxK).default(10),
+  filter: filter.optional(),
+  history: z.boolean().optional(),
+});
+
+export const deleteFactsBody = z
+  .strictObject({ subject: factField.optional(), predicate: factField.optional(), object: factField.optional() })
+  .refine((p) => p.subject !== undefined || p.predicate !== undefined || p.object !== undefined, {
+    message: 'Give at least one of subject, predicate, object (deleting every fact is DELETE of the namespace).',
+  });
+
+export const entityQuery = z.strictObject({
+  depth: z.coerce.number().int().min(1).max(3).default(1),
+});
+
+export const factCommandsBody = z.strictObject({
+  text: z.string().min(1).max(LIMITS.maxMemoryChars),
 });
 
 export const reembedBody = z.strictObject({

@@ -17,6 +17,7 @@ export const ERRORS = {
   NAMESPACE_NOT_FOUND: 'No namespace of that name exists.',
   MEMORY_NOT_FOUND: 'No memory with that id exists in this namespace.',
   DOCUMENT_NOT_FOUND: 'No document with that id exists in this namespace.',
+  FACT_NOT_FOUND: 'No fact with that id exists in this namespace.',
   ROUTE_NOT_FOUND: 'No route matches this method and path.',
   NAMESPACE_CONFLICT: 'A namespace of that name exists with other settings.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than the configured limit.',

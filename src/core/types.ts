@@ -35,7 +35,42 @@ export interface NamespaceRecord {
   /** The embedder's revision when the namespace was created or last re-embedded. */
   embedderRevision: string | null;
   hnsw: HnswSettings;
+  settings: NamespaceSettings;
   createdAt: number;
+}
+
+export interface NamespaceSettings {
+  /** Predicates (normalized) for which a new object supersedes the old one, e.g. lives_in, works_at. */
+  facts: { singleValued: string[] };
+}
+
+export const DEFAULT_SETTINGS: NamespaceSettings = { facts: { singleValued: [] } };
+
+export interface FactRecord {
+  id: string;
+  subject: string;
+  predicate: string;
+  object: string;
+  confidence: number | null;
+  source: string | null;
+  /** When the fact started to hold in the world (epoch ms), if known. */
+  validFrom: number | null;
+  /** When it stopped holding in the world, if it did. */
+  validTo: number | null;
+  /** When membank learned it. */
+  createdAt: number;
+  /** When membank stopped believing it (superseded or retired). */
+  invalidatedAt: number | null;
+  supersededBy: string | null;
+  metadata: Metadata;
+  sightings: number;
+  lastSeenAt: number;
+}
+
+export interface FactPattern {
+  subject?: string;
+  predicate?: string;
+  object?: string;
 }
 
 export type JobStatus = 'running' | 'done' | 'failed';

@@ -4,8 +4,14 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
   createNamespaceBody,
+  deleteFactsBody,
   embeddingsBody,
+  entityQuery,
+  factCommandsBody,
   getMemoryQuery,
+  readFactsQuery,
+  searchFactsBody,
+  writeFactsBody,
   jobId,
   reembedBody,
   type IncludeField,
@@ -16,12 +22,14 @@ import {
   writeMemoriesBody,
 } from '../api/schemas.js';
 import { MembankError } from '../core/errors.js';
+import type { FactService } from '../service/fact-service.js';
 import type { MemoryService } from '../service/memory-service.js';
 import { errorHandler, fromZod } from './errors.js';
-import { hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { factView, hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
+  facts: FactService;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -57,7 +65,7 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, logger, maxBodyBytes }: AppOptions): express.Express {
+export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -126,6 +134,48 @@ export function createApp({ service, logger, maxBodyBytes }: AppOptions): expres
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.query(ns, input);
     res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.post('/v1/namespaces/:ns/facts', async (req, res) => {
+    const ns = nsParam(req);
+    const body = parse(writeFactsBody, jsonBody(req));
+    res.status(201).json({ ids: await facts.write(ns, body.facts) });
+  });
+
+  app.get('/v1/namespaces/:ns/facts', async (req, res) => {
+    const ns = nsParam(req);
+    const query = parse(readFactsQuery, req.query);
+    res.json({ facts: (await facts.read(ns, query)).map(factView) });
+  });
+
+  app.post('/v1/namespaces/:ns/facts/search', async (req, res) => {
+    const ns = nsParam(req);
+    const body = parse(searchFactsBody, jsonBody(req));
+    const results = await facts.search(ns, body);
+    res.json({ results: results.map((fact) => ({ ...factView(fact), score: fact.score })) });
+  });
+
+  app.post('/v1/namespaces/:ns/facts/delete', async (req, res) => {
+    const ns = nsParam(req);
+    res.json({ deleted: await facts.deleteMatching(ns, parse(deleteFactsBody, jsonBody(req))) });
+  });
+
+  app.post('/v1/namespaces/:ns/facts/commands', async (req, res) => {
+    const ns = nsParam(req);
+    const results = await facts.commands(ns, parse(factCommandsBody, jsonBody(req)).text);
+    res.json({ results: results.map((r) => ('facts' in r ? { ...r, facts: r.facts.map(factView) } : r)) });
+  });
+
+  app.delete('/v1/namespaces/:ns/facts/:id', async (req, res) => {
+    await facts.deleteOne(nsParam(req), String(req.params.id));
+    res.status(204).end();
+  });
+
+  app.get('/v1/namespaces/:ns/entities/:name', async (req, res) => {
+    const ns = nsParam(req);
+    const { depth } = parse(entityQuery, req.query);
+    const graph = await facts.entity(ns, String(req.params.name), depth);
+    res.json({ nodes: graph.nodes, edges: graph.edges.map(factView) });
   });
 
   app.post('/v1/namespaces/:ns/reembed', async (req, res) => {

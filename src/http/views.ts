@@ -1,6 +1,6 @@
 /** How records look on the wire: ISO times, vectors as plain arrays, internal labels never shown. */
 import type { IncludeField } from '../api/schemas.js';
-import type { MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { NamespaceStats, QueryHit } from '../service/memory-service.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -13,6 +13,7 @@ export function namespaceView(ns: NamespaceRecord) {
     embedder: ns.embedder,
     embedderRevision: ns.embedderRevision,
     hnsw: ns.hnsw,
+    facts: ns.settings.facts,
     createdAt: iso(ns.createdAt),
   };
 }
@@ -37,6 +38,24 @@ export function memoryView(memory: MemoryRecord) {
     updatedAt: iso(memory.updatedAt),
     ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),
     ...(memory.vector && { vector: Array.from(memory.vector) }),
+  };
+}
+
+export function factView(fact: FactRecord) {
+  const time = (ms: number | null) => (ms === null ? null : iso(ms));
+  return {
+    id: fact.id,
+    subject: fact.subject,
+    predicate: fact.predicate,
+    object: fact.object,
+    confidence: fact.confidence,
+    source: fact.source,
+    validFrom: time(fact.validFrom),
+    validTo: time(fact.validTo),
+    createdAt: iso(fact.createdAt),
+    invalidatedAt: time(fact.invalidatedAt),
+    supersededBy: fact.supersededBy,
+    metadata: fact.metadata,
   };
 }
 

@@ -4,7 +4,8 @@
  * advances the change sequence, which is what index checkpoints are measured against.
  */
 import type { FilterNode } from '../core/filter.js';
-import type { HnswSettings, JobRecord, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
+import type { FactStore } from './fact-store.js';
+import type { HnswSettings, JobRecord, NamespaceSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
 
 export interface NewNamespace {
   name: string;
@@ -13,6 +14,7 @@ export interface NewNamespace {
   embedder: string | null;
   embedderRevision: string | null;
   hnsw: HnswSettings;
+  settings: NamespaceSettings;
 }
 
 export interface WriteOutcome {
@@ -47,6 +49,9 @@ export interface ChangesSince {
 }
 
 export interface Store {
+  /** Facts, in the same database and transactions' durability as memories. */
+  readonly facts: FactStore;
+
   createNamespace(input: NewNamespace): Promise<NamespaceRecord>;
   getNamespace(name: string): Promise<NamespaceRecord | undefined>;
   listNamespaces(): Promise<NamespaceRecord[]>;

@@ -12,8 +12,10 @@ import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
 import { checkVector, exactSearch, scoreOf } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
 import type { FilterNode } from '../core/filter.js';
+import { normalizeKey } from '../core/facts.js';
 import {
   DEFAULT_HNSW,
+  DEFAULT_SETTINGS,
   type JobRecord,
   type Label,
   type LabeledVector,
@@ -66,6 +68,9 @@ export interface NamespaceStats {
     lastCheckpoint: { seq: number; at: number } | null;
   };
 }
+
+/** Names of the hidden namespaces that index fact sentences; the API's names cannot start with it. */
+export const FACT_INDEX_PREFIX = '~facts.';
 
 /** Index inserts applied between two yields to the event loop. */
 const INDEX_SLICE = 32;
@@ -244,6 +249,7 @@ export async function createMemoryService(options: ServiceOptions) {
           embedder,
           embedderRevision,
           hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
+          settings: { ...DEFAULT_SETTINGS, facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) } },
         });
         const { live } = await indexes.open(record);
         namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
@@ -253,7 +259,42 @@ export async function createMemoryService(options: ServiceOptions) {
     },
 
     listNamespaces(): NamespaceRecord[] {
-      return [...namespaces.values()].map((s) => s.record).sort((a, b) => a.name.localeCompare(b.name));
+      return [...namespaces.values()]
+        .map((s) => s.record)
+        .filter((r) => !r.name.startsWith(FACT_INDEX_PREFIX))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    /** The namespace's record, for the services built beside this one (facts). */
+    namespace(name: string): NamespaceRecord {
+      return stateOf(name).record;
+    },
+
+    /**
+     * The hidden namespace that holds a namespace's fact sentences, so that facts get their own HNSW index
+     * under the same durability rules as memories; created on first use. Null when the namespace has no
+     * embedder.
+     */
+    async factIndex(name: string): Promise<string | null> {
+      const parent = stateOf(name).record;
+      if (parent.embedder === null) return null;
+      const hidden = `${FACT_INDEX_PREFIX}${parent.id}`;
+      if (namespaces.has(hidden)) return hidden;
+      return namespaceLock.run(async () => {
+        if (namespaces.has(hidden)) return hidden;
+        const record = await store.createNamespace({
+          name: hidden,
+          space: 'cosine',
+          dimensions: parent.dimensions,
+          embedder: parent.embedder,
+          embedderRevision: parent.embedderRevision,
+          hnsw: parent.hnsw,
+          settings: DEFAULT_SETTINGS,
+        });
+        const { live } = await indexes.open(record);
+        namespaces.set(hidden, { record, live, lock: new Mutex(), deleted: false });
+        return hidden;
+      });
     },
 
     async describeNamespace(name: string): Promise<NamespaceStats> {
@@ -274,12 +315,16 @@ export async function createMemoryService(options: ServiceOptions) {
     async deleteNamespace(name: string): Promise<void> {
       await namespaceLock.run(async () => {
         const state = stateOf(name);
-        await state.lock.run(async () => {
-          await store.deleteNamespace(state.record.id);
-          state.deleted = true;
-          namespaces.delete(name);
-          indexes.removeFiles(state.record.id);
-        });
+        // The namespace and the hidden one of its facts' sentences go together.
+        for (const doomed of [state, namespaces.get(`${FACT_INDEX_PREFIX}${state.record.id}`)]) {
+          if (!doomed) continue;
+          await doomed.lock.run(async () => {
+            await store.deleteNamespace(doomed.record.id);
+            doomed.deleted = true;
+            namespaces.delete(doomed.record.name);
+            indexes.removeFiles(doomed.record.id);
+          });
+        }
         logger.info({ namespace: name }, 'namespace deleted');
       });
     },

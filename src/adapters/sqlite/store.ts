@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import type { FilterNode } from '../../core/filter.js';
 import {
   asLabel,
+  DEFAULT_SETTINGS,
+  type NamespaceSettings,
   type JobRecord,
   type Label,
   type LabeledVector,
@@ -18,6 +20,7 @@ import {
   type Space,
 } from '../../core/types.js';
 import type { ChangesSince, DeleteOutcome, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
+import { createSqliteFactStore } from './fact-store.js';
 import { compileFilter } from './filter-sql.js';
 import { migrate } from './migrate.js';
 
@@ -45,6 +48,7 @@ interface NamespaceRow {
   hnsw_m: number;
   hnsw_ef_construction: number;
   hnsw_ef_search: number;
+  settings: string;
   created_at: number;
 }
 
@@ -99,6 +103,7 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
     embedder: row.embedder,
     embedderRevision: row.embedder_revision,
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search },
+    settings: { ...DEFAULT_SETTINGS, ...(JSON.parse(row.settings) as Partial<NamespaceSettings>) },
     createdAt: row.created_at,
   };
 }
@@ -119,8 +124,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const sql = {
     insertNamespace: db.prepare(
-      `INSERT INTO namespaces (name, space, dimensions, embedder, embedder_revision, hnsw_m, hnsw_ef_construction, hnsw_ef_search, created_at)
-       VALUES (@name, @space, @dimensions, @embedder, @embedderRevision, @m, @efConstruction, @efSearch, @createdAt) RETURNING *`,
+      `INSERT INTO namespaces (name, space, dimensions, embedder, embedder_revision, hnsw_m, hnsw_ef_construction, hnsw_ef_search, settings, created_at)
+       VALUES (@name, @space, @dimensions, @embedder, @embedderRevision, @m, @efConstruction, @efSearch, @settings, @createdAt) RETURNING *`,
     ),
     namespaceByName: db.prepare('SELECT * FROM namespaces WHERE name = ?'),
     namespaces: db.prepare('SELECT * FROM namespaces ORDER BY name'),
@@ -303,6 +308,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   );
 
   return {
+    facts: createSqliteFactStore(db),
     async createNamespace(input: NewNamespace) {
       const row = sql.insertNamespace.get({
         name: input.name,
@@ -313,6 +319,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         m: input.hnsw.m,
         efConstruction: input.hnsw.efConstruction,
         efSearch: input.hnsw.efSearch,
+        settings: JSON.stringify(input.settings),
         createdAt: Date.now(),
       }) as NamespaceRow;
       return toNamespace(row);

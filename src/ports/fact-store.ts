@@ -1,0 +1,44 @@
+/** The port for facts, beside the memories of the Store. */
+import type { FactPattern, FactRecord, Metadata } from '../core/types.js';
+
+export interface FactWrite {
+  subject: string;
+  predicate: string;
+  object: string;
+  confidence: number | null;
+  source: string | null;
+  validFrom: number | null;
+  validTo: number | null;
+  metadata: Metadata;
+  /** Close the active facts with the same subject and predicate and another object. */
+  replace: boolean;
+}
+
+export interface FactWriteOutcome {
+  id: string;
+  /** False when the same fact was already active: its sighting was recorded instead. */
+  created: boolean;
+  /** Ids of the facts this one superseded. */
+  superseded: string[];
+}
+
+export interface FactQuery extends FactPattern {
+  /** What held in the world at this time (validFrom/validTo). */
+  asOf?: number;
+  /** What membank believed at this time (createdAt/invalidatedAt). */
+  knownAt?: number;
+  /** Include superseded facts (ignored when asOf or knownAt is given). */
+  history?: boolean;
+  limit: number;
+}
+
+export interface FactStore {
+  /** Writes one fact in one transaction: dedupe, supersession, insert. `newId` is used when one is created. */
+  write(namespaceId: number, fact: FactWrite, newId: string): Promise<FactWriteOutcome>;
+  query(namespaceId: number, query: FactQuery): Promise<FactRecord[]>;
+  byIds(namespaceId: number, ids: string[]): Promise<FactRecord[]>;
+  /** Facts whose subject or object is one of these names (normalized), active only. */
+  touching(namespaceId: number, names: string[]): Promise<FactRecord[]>;
+  delete(namespaceId: number, ids: string[]): Promise<number>;
+  count(namespaceId: number): Promise<number>;
+}
