@@ -105,6 +105,17 @@ describe('facts', () => {
     expect(filtered.map((f: Fact) => f.subject)).toEqual(['Gina']);
   });
 
+  it('re-indexes a re-sighted fact whose sentence a crash left out of the index', async () => {
+    const [id] = (await m.api.post('/v1/namespaces/kb/facts', { facts: [{ subject: 'Hugo', predicate: 'drives', object: 'a tram' }] })).body.ids;
+    const { service } = m.membank;
+    const hidden = (await service.factIndex('kb'))!;
+    await service.deleteMemory(hidden, id); // as if the process died between the fact's commit and its sentence's
+    const search = async () => (await m.api.post('/v1/namespaces/kb/facts/search', { query: 'Hugo drives a tram', k: 1 })).body.results;
+    expect((await search())[0]?.id).not.toBe(id);
+    expect((await m.api.post('/v1/namespaces/kb/facts', { facts: [{ subject: 'hugo', predicate: 'drives', object: 'A tram' }] })).body.ids).toEqual([id]);
+    expect((await search())[0]?.id).toBe(id);
+  });
+
   it('runs Ret-LLM commands from model output, reporting malformed ones', async () => {
     const text = 'OK. [MEM_WRITE{Erin»plays»cello}] [MEM_WRITE{Erin>>lives_in>>Berlin}] [MEM_READ{Erin»»}] [MEM_WRITE{broken}] ünïcödé';
     const { results } = (await m.api.post('/v1/namespaces/kb/facts/commands', { text })).body;

@@ -38,10 +38,18 @@ export type CommandResult =
 export function createFactService({ store, memories }: { store: Store; memories: MemoryService }) {
   const facts = store.facts;
 
-  /** Makes sure the fact's sentence is in the hidden index (also after a crash between the two writes). */
-  async function indexSentence(namespace: string, fact: { id: string; subject: string; predicate: string; object: string; metadata: Metadata }) {
+  /**
+   * Makes sure the fact's sentence is in the hidden index: for a new fact, and for a re-sighted one whose
+   * sentence a crash between the two writes left out.
+   */
+  async function indexSentence(
+    namespace: string,
+    fact: { id: string; subject: string; predicate: string; object: string; metadata: Metadata },
+    created: boolean,
+  ) {
     const hidden = await memories.factIndex(namespace);
     if (hidden === null) return;
+    if (!created && (await memories.hasMemory(hidden, fact.id))) return;
     await memories.writeMemories(hidden, [
       { id: fact.id, text: factSentence(fact.subject, fact.predicate, fact.object), metadata: fact.metadata },
     ]);
@@ -68,7 +76,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
         randomUUID(),
       );
       const [fact] = await facts.byIds(record.id, [outcome.id]);
-      if (fact) await indexSentence(namespace, fact);
+      if (fact) await indexSentence(namespace, fact, outcome.created);
       ids.push(outcome.id);
     }
     return ids;

@@ -385,6 +385,10 @@ export async function createMemoryService(options: ServiceOptions) {
       return memory;
     },
 
+    async hasMemory(name: string, id: string): Promise<boolean> {
+      return (await store.getMemory(stateOf(name).record.id, id, false)) !== undefined;
+    },
+
     async listMemories(name: string, page: { limit: number; cursor?: string; withVector: boolean }) {
       const state = stateOf(name);
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
@@ -500,7 +504,7 @@ export async function createMemoryService(options: ServiceOptions) {
     health() {
       return {
         status: closing ? 'shutting_down' : 'ok',
-        namespaces: namespaces.size,
+        namespaces: [...namespaces.keys()].filter((name) => !name.startsWith(FACT_INDEX_PREFIX)).length,
         embedders: embedders.loaded().map((e) => ({ name: e.name, device: e.device, dimensions: e.dimensions })),
       };
     },
