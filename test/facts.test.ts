@@ -30,6 +30,12 @@ describe('facts', () => {
     expect(written.body.ids).toHaveLength(7);
   });
 
+  it('is a namespace setting: the same one again is 200, another one 409', async () => {
+    expect((await m.api.post('/v1/namespaces', { name: 'kb', facts: { singleValued: ['works at', 'LIVES_IN'] } })).status).toBe(200);
+    expect((await m.api.post('/v1/namespaces', { name: 'kb', facts: { singleValued: ['lives_in'] } })).status).toBe(409);
+    expect((await m.api.get('/v1/namespaces/kb')).body.facts).toEqual({ singleValued: ['lives_in', 'works at'] });
+  });
+
   it('reads by any subset of subject, predicate and object, normalized', async () => {
     const read = async (query: string) => triples((await m.api.get(`/v1/namespaces/kb/facts?${query}`)).body.facts);
     expect(await read('subject=alice')).toEqual(['Alice|likes|cats', 'Alice|likes|jazz', 'Alice|lives_in|Paris', 'Alice|works_at|Acme']);

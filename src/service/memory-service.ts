@@ -217,6 +217,10 @@ export async function createMemoryService(options: ServiceOptions) {
             input.hnsw?.m !== undefined && input.hnsw.m !== r.hnsw.m && 'hnsw.m',
             input.hnsw?.efConstruction !== undefined && input.hnsw.efConstruction !== r.hnsw.efConstruction && 'hnsw.efConstruction',
             input.hnsw?.efSearch !== undefined && input.hnsw.efSearch !== r.hnsw.efSearch && 'hnsw.efSearch',
+            input.facts !== undefined &&
+              JSON.stringify([...input.facts.singleValued.map(normalizeKey)].sort()) !==
+                JSON.stringify([...r.settings.facts.singleValued].sort()) &&
+              'facts.singleValued',
           ].filter((field): field is string => Boolean(field));
           if (differs.length > 0) {
             throw new MembankError('NAMESPACE_CONFLICT', `Namespace "${input.name}" exists with other ${differs.join(', ')}.`, {
