@@ -4,9 +4,18 @@
  * changes made since the last checkpoint checks that the next start replays them.
  */
 import { describe, expect, it } from 'vitest';
-import { api, exited, randomVectors, spawnMembank, tempDir } from './helpers.js';
+import { api, type Child, exited, randomVectors, spawnMembank, tempDir } from './helpers.js';
 
 const DIM = 16;
+
+/** The server's "index ready" log line, which says whether the index was loaded or rebuilt, and what it replayed. */
+const indexReady = (child: Child) =>
+  child
+    .output()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+    .find((entry) => entry.msg === 'index ready');
 
 describe('crash safety', () => {
   it('loses no acknowledged write or delete to SIGKILL', async () => {
@@ -48,12 +57,7 @@ describe('crash safety', () => {
 
     const second = await spawnMembank(['--data-dir', dir]);
     try {
-      const ready = second
-        .output()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line))
-        .find((entry) => entry.msg === 'index ready');
+      const ready = indexReady(second);
       expect(ready).toMatchObject({ namespace: 'c', how: 'loaded' });
 
       const restarted = api(second.url);
@@ -86,12 +90,7 @@ describe('crash safety', () => {
 
       const third = await spawnMembank(['--data-dir', dir]);
       try {
-        const replay = third
-          .output()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line))
-          .find((entry) => entry.msg === 'index ready');
+        const replay = indexReady(third);
         expect(replay).toMatchObject({ namespace: 'c', how: 'loaded' });
         expect(replay.replayed).toBeGreaterThanOrEqual(20 + 5 + 1);
         const after = api(third.url);

@@ -1,18 +1,10 @@
 /** The port for facts, beside the memories of the Store. */
-import type { FactPattern, FactRecord, Metadata } from '../core/types.js';
+import type { FactPattern, FactRecord } from '../core/types.js';
 
-export interface FactWrite {
-  subject: string;
-  predicate: string;
-  object: string;
-  confidence: number | null;
-  source: string | null;
-  validFrom: number | null;
-  validTo: number | null;
-  metadata: Metadata;
+export type FactWrite = Pick<FactRecord, 'subject' | 'predicate' | 'object' | 'confidence' | 'source' | 'validFrom' | 'validTo' | 'metadata'> & {
   /** Close the active facts with the same subject and predicate and another object. */
   replace: boolean;
-}
+};
 
 export interface FactWriteOutcome {
   id: string;
