@@ -24,6 +24,7 @@ export function namespaceStatsView(stats: NamespaceStats) {
     ...namespaceView(stats.namespace),
     embedderDevice: stats.embedderDevice,
     count: stats.count,
+    factCount: stats.facts,
     index: { ...index, lastCheckpoint: lastCheckpoint && { seq: lastCheckpoint.seq, at: iso(lastCheckpoint.at) } },
   };
 }

@@ -58,6 +58,8 @@ export interface QueryHit {
 export interface NamespaceStats {
   namespace: NamespaceRecord;
   count: number;
+  /** Facts, current and past. */
+  facts: number;
   /** Where the namespace's embedder runs, once it is loaded. */
   embedderDevice: string | null;
   index: {
@@ -307,6 +309,7 @@ export async function createMemoryService(options: ServiceOptions) {
       return {
         namespace: state.record,
         count: await store.countMemories(state.record.id),
+        facts: await store.facts.count(state.record.id),
         embedderDevice: embedders.loaded().find((e) => e.name === state.record.embedder)?.device ?? null,
         index: {
           ...stats,
