@@ -80,6 +80,27 @@ describe('re-embedding', () => {
     await m.close();
   });
 
+  it("takes the namespace's facts along to the new embedder", async () => {
+    const m = await startMembank(tempDir(), {}, { embedders: provider() });
+    try {
+      await m.api.post('/v1/namespaces', { name: 'f', embedder: 'hash-64' });
+      await m.api.post('/v1/namespaces/f/memories', { memories: [{ id: 'a', text: 'alpha' }] });
+      await m.api.post('/v1/namespaces/f/facts', { facts: [{ subject: 'Alice', predicate: 'lives_in', object: 'Paris' }, { subject: 'Bob', predicate: 'likes', object: 'jazz' }] });
+      const hidden = (await m.membank.service.factIndex('f'))!;
+      const job = (await m.api.post('/v1/namespaces/f/reembed', { embedder: 'hash-32' })).body.job;
+      expect(await waitForJob(m.api, job.id)).toMatchObject({ status: 'done' });
+      for (let i = 0; i < 200 && m.membank.service.namespace(hidden).embedder !== 'hash-32'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(m.membank.service.namespace(hidden)).toMatchObject({ embedder: 'hash-32', dimensions: 32 });
+      const hit = (await m.api.post('/v1/namespaces/f/facts/search', { query: 'Alice lives in Paris', k: 1 })).body.results[0];
+      expect(hit).toMatchObject({ subject: 'Alice', object: 'Paris' });
+      expect(hit.score).toBeCloseTo(1, 5);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('refuses an embedder whose revision changed, until the namespace is re-embedded', async () => {
     const dir = tempDir();
     let m = await startMembank(dir, {}, { embedders: provider('hash-v1') });

@@ -457,48 +457,8 @@ export async function createMemoryService(options: ServiceOptions) {
       return embedders.names();
     },
 
-    /**
-     * Starts re-embedding every memory of a namespace with another embedder, as a background job. The
-     * namespace serves its current vectors until the job swaps the new ones in, atomically, at the end.
-     */
-    async reembed(name: string, embedderName: string): Promise<JobView> {
-      const state = stateOf(name);
-      if ([...jobs.values()].some((j) => j.record.namespaceId === state.record.id && j.record.status === 'running')) {
-        throw new MembankError('JOB_CONFLICT', `Namespace "${name}" is already being re-embedded.`);
-      }
-      await describeEmbedder(embedderName);
-      const vectorOnly = await store.countWithoutText(state.record.id);
-      if (vectorOnly > 0) {
-        throw new MembankError('VALIDATION_FAILED', `${vectorOnly} memories of "${name}" have no text to re-embed (caller-supplied vectors only).`);
-      }
-      const now = Date.now();
-      const record: JobRecord = {
-        id: randomUUID(),
-        kind: 'reembed',
-        namespaceId: state.record.id,
-        status: 'running',
-        done: 0,
-        total: await store.countMemories(state.record.id),
-        params: { embedder: embedderName },
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      await store.createJob(record);
-      const job = { record, startedAt: performance.now() };
-      jobs.set(record.id, job);
-      logger.info({ job: record.id, namespace: name, embedder: embedderName, memories: record.total }, 're-embedding started');
-      runReembed(state, job).then(
-        () => logger.info({ job: record.id, namespace: name, memories: record.done }, 're-embedding done'),
-        async (error: unknown) => {
-          record.status = 'failed';
-          record.error = error instanceof Error ? error.message : String(error);
-          logger.error({ job: record.id, namespace: name, err: error }, 're-embedding failed');
-          await store.updateJob(record.id, record).catch((e: unknown) => logger.error({ err: e }, 'could not record the failed job'));
-        },
-      );
-      return jobView(job);
-    },
+    /** Re-embeds a namespace with another embedder in a background job (see startReembed). */
+    reembed: (name: string, embedderName: string): Promise<JobView> => startReembed(name, embedderName),
 
     async getJob(id: string): Promise<JobView> {
       const live = jobs.get(id);
@@ -544,6 +504,56 @@ export async function createMemoryService(options: ServiceOptions) {
       await store.close();
     },
   };
+
+  /**
+   * Starts re-embedding every memory of a namespace with another embedder, as a background job. The
+   * namespace serves its current vectors until the job swaps the new ones in, atomically, at the end.
+   */
+  async function startReembed(name: string, embedderName: string): Promise<JobView> {
+    const state = stateOf(name);
+    if ([...jobs.values()].some((j) => j.record.namespaceId === state.record.id && j.record.status === 'running')) {
+      throw new MembankError('JOB_CONFLICT', `Namespace "${name}" is already being re-embedded.`);
+    }
+    await describeEmbedder(embedderName);
+    const vectorOnly = await store.countWithoutText(state.record.id);
+    if (vectorOnly > 0) {
+      throw new MembankError('VALIDATION_FAILED', `${vectorOnly} memories of "${name}" have no text to re-embed (caller-supplied vectors only).`);
+    }
+    const now = Date.now();
+    const record: JobRecord = {
+      id: randomUUID(),
+      kind: 'reembed',
+      namespaceId: state.record.id,
+      status: 'running',
+      done: 0,
+      total: await store.countMemories(state.record.id),
+      params: { embedder: embedderName },
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await store.createJob(record);
+    const job = { record, startedAt: performance.now() };
+    jobs.set(record.id, job);
+    logger.info({ job: record.id, namespace: name, embedder: embedderName, memories: record.total }, 're-embedding started');
+    runReembed(state, job).then(
+      () => {
+        logger.info({ job: record.id, namespace: name, memories: record.done }, 're-embedding done');
+        // The namespace's facts follow it to the new embedder, in a job of their own.
+        const facts = `${FACT_INDEX_PREFIX}${state.record.id}`;
+        if (namespaces.has(facts)) {
+          startReembed(facts, embedderName).catch((error: unknown) => logger.error({ err: error, namespace: facts }, 're-embedding facts failed'));
+        }
+      },
+      async (error: unknown) => {
+        record.status = 'failed';
+        record.error = error instanceof Error ? error.message : String(error);
+        logger.error({ job: record.id, namespace: name, err: error }, 're-embedding failed');
+        await store.updateJob(record.id, record).catch((e: unknown) => logger.error({ err: e }, 'could not record the failed job'));
+      },
+    );
+    return jobView(job);
+  }
 
   function jobView({ record, startedAt }: { record: JobRecord; startedAt: number }): JobView {
     const seconds = Math.max(1e-3, (performance.now() - startedAt) / 1000);
