@@ -40,6 +40,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       file: join(config.dataDir, 'membank.db'),
       synchronous: config.synchronous,
       onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
+      onFullTextRebuilt: (reason) => logger.warn({ reason }, 'full-text index rebuilt from the memories'),
     });
     service = await createMemoryService({
       dataDir: config.dataDir,

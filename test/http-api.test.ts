@@ -59,7 +59,7 @@ describe('memories', () => {
     expect(written.body.ids).toHaveLength(3);
     expect(written.body.ids[2]).toMatch(/^[0-9a-f-]{36}$/);
 
-    const result = await m.api.post('/v1/namespaces/mem/query', { query: 'where is the cat sitting', k: 2 });
+    const result = await m.api.post('/v1/namespaces/mem/query', { query: 'where is the cat sitting', k: 2, mode: 'vector' });
     expect(result.status).toBe(200);
     expect(result.body.results[0]).toMatchObject({
       id: 'cat',
@@ -84,7 +84,7 @@ describe('memories', () => {
     await m.api.post('/v1/namespaces/mem/memories', { memories: [{ id: 'u1', text: 'bananas are yellow', metadata: { v: 2 } }] });
     expect((await m.api.get('/v1/namespaces/mem')).body.count).toBe(before);
     expect((await m.api.get('/v1/namespaces/mem/memories/u1')).body).toMatchObject({ text: 'bananas are yellow', metadata: { v: 2 } });
-    const hits = (await m.api.post('/v1/namespaces/mem/query', { query: 'bananas are yellow', k: 50 })).body.results;
+    const hits = (await m.api.post('/v1/namespaces/mem/query', { query: 'bananas are yellow', k: 50, mode: 'vector' })).body.results;
     expect(hits.filter((h: { id: string }) => h.id === 'u1')).toHaveLength(1);
     expect(hits[0].id).toBe('u1');
     expect(hits[0].score).toBeCloseTo(1, 5);
@@ -95,7 +95,7 @@ describe('memories', () => {
     expect((await m.api.del('/v1/namespaces/mem/memories/gone')).status).toBe(204);
     expect((await m.api.get('/v1/namespaces/mem/memories/gone')).status).toBe(404);
     expect((await m.api.del('/v1/namespaces/mem/memories/gone')).status).toBe(404);
-    const hits = (await m.api.post('/v1/namespaces/mem/query', { query: 'ephemeral zebra memory', k: 100 })).body.results;
+    const hits = (await m.api.post('/v1/namespaces/mem/query', { query: 'ephemeral zebra memory', k: 100, mode: 'vector' })).body.results;
     expect(hits.map((h: { id: string }) => h.id)).not.toContain('gone');
   });
 
@@ -242,7 +242,15 @@ describe('bad input gets a clear 4xx with a JSON body', () => {
     ['query and vector', 'POST', '/v1/namespaces/badtext/query', { query: 'a', vector: [1] }, 400, 'VALIDATION_FAILED'],
     ['neither query nor vector', 'POST', '/v1/namespaces/bad/query', { k: 3 }, 400, 'VALIDATION_FAILED'],
     ['query wrong dimensions', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3, 4] }, 400, 'DIMENSION_MISMATCH'],
-    ['text query without embedder', 'POST', '/v1/namespaces/bad/query', { query: 'hello' }, 400, 'NO_EMBEDDER'],
+    ['vector search without embedder', 'POST', '/v1/namespaces/bad/query', { query: 'hello', mode: 'vector' }, 400, 'NO_EMBEDDER'],
+    ['hybrid search without embedder', 'POST', '/v1/namespaces/bad/query', { query: 'hello', mode: 'hybrid' }, 400, 'NO_EMBEDDER'],
+    ['hybrid mode with a vector', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3], mode: 'hybrid' }, 400, 'VALIDATION_FAILED'],
+    ['after not before before', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3], after: 5, before: 5 }, 400, 'VALIDATION_FAILED'],
+    ['unknown hybrid option', 'POST', '/v1/namespaces/bad/query', { query: 'x', hybrid: { boost: 1 } }, 400, 'VALIDATION_FAILED'],
+    ['vector weight above 1', 'POST', '/v1/namespaces/bad/query', { query: 'x', hybrid: { vectorWeight: 2 } }, 400, 'VALIDATION_FAILED'],
+    ['expand too wide', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3], expand: { before: 21 } }, 400, 'VALIDATION_FAILED'],
+    ['multi-namespace query without namespaces', 'POST', '/v1/query', { query: 'x', namespaces: [] }, 400, 'VALIDATION_FAILED'],
+    ['multi-namespace query, unknown namespace', 'POST', '/v1/query', { vector: [1, 2, 3], namespaces: ['bad', 'nope'] }, 404, 'NAMESPACE_NOT_FOUND'],
     ['bad filter operator', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3], filter: { a: { $regex: 'x' } } }, 400, 'VALIDATION_FAILED'],
     ['SQL in a filter field', 'POST', '/v1/namespaces/bad/query', { vector: [1, 2, 3], filter: { "x') OR 1=1 --": 1 } }, 400, 'VALIDATION_FAILED'],
     ['unknown namespace', 'POST', '/v1/namespaces/nope/query', { vector: [1, 2, 3] }, 404, 'NAMESPACE_NOT_FOUND'],

@@ -67,7 +67,7 @@ describe('re-embedding', () => {
       hashEmbed(expected, 32).forEach((x, i) => expect(memory.vector[i]).toBeCloseTo(x, 6));
     }
     expect((await m.api.get('/v1/namespaces/r/memories/m6')).status).toBe(404);
-    const hit = (await m.api.post('/v1/namespaces/r/query', { query: text(321), k: 1 })).body.results[0];
+    const hit = (await m.api.post('/v1/namespaces/r/query', { query: text(321), k: 1, mode: 'vector' })).body.results[0];
     expect(hit.id).toBe('m321');
     expect(hit.score).toBeCloseTo(1, 5);
     expect((await m.api.post('/v1/namespaces/r/query', { vector: Array(64).fill(0.1) })).status).toBe(400);

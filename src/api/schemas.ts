@@ -26,6 +26,12 @@ export const LIMITS = {
   maxK: 1000,
   /** Memories in one page of a listing. */
   maxPageSize: 1000,
+  /** Adjacent memories returned on each side of a result (`expand`). */
+  maxExpand: 20,
+  /** Namespaces in one POST /v1/query. */
+  maxQueryNamespaces: 20,
+  /** Token budget of one context. */
+  maxContextTokens: 100_000,
   /** Texts in one POST /v1/embeddings request (OpenAI's own limit). */
   maxEmbeddingInputs: 2048,
 } as const;
@@ -145,19 +151,84 @@ export const writeDocumentsBody = z.strictObject({
 
 export const includeField = z.enum(['text', 'metadata', 'vector']);
 
-export const queryBody = z
-  .strictObject({
-    query: nonBlank(LIMITS.maxMemoryChars).optional(),
-    vector: vector.optional(),
-    k: z.int().min(1).max(LIMITS.maxK).default(10),
-    filter: filter.optional(),
-    include: z.array(includeField).max(3).optional(),
-    /** When given, must be the namespace's embedder: guards a client that embeds queries itself. */
-    embedder: z.string().min(1).max(300).optional(),
-  })
-  .refine((q) => (q.query === undefined) !== (q.vector === undefined), {
-    message: 'Give exactly one of query (a text) or vector.',
-  });
+export const SEARCH_MODES = ['vector', 'keyword', 'hybrid'] as const;
+
+/** Hybrid ranking, with the defaults tuned on the LoCoMo development split (see the README). */
+export const hybridOptions = z.strictObject({
+  /** `weighted`: normalized scores, `vectorWeight` on the vector side; `rrf`: reciprocal rank fusion. */
+  fusion: z.enum(['weighted', 'rrf']).default('weighted'),
+  vectorWeight: z.number().min(0).max(1).default(0.3),
+  rrfK: z.int().min(1).max(1000).default(60),
+  /** Candidates taken from each of the vector and keyword searches before fusion. */
+  candidates: z.int().min(1).max(LIMITS.maxK).default(100),
+  /** Added to memories whose tags (short metadata strings) the query names, such as a speaker. */
+  mentionBoost: z.number().min(0).max(10).default(0.3),
+  /** Share of the best adjacent memory's score added to each memory. */
+  neighborWeight: z.number().min(0).max(10).default(0.4),
+});
+
+export const HYBRID_DEFAULTS: z.output<typeof hybridOptions> = hybridOptions.parse({});
+
+const searchFields = {
+  query: nonBlank(LIMITS.maxMemoryChars).optional(),
+  vector: vector.optional(),
+  /** Default: `hybrid` for a text query (`keyword` in a namespace without embedder), `vector` for a vector. */
+  mode: z.enum(SEARCH_MODES).optional(),
+  k: z.int().min(1).max(LIMITS.maxK).default(10),
+  filter: filter.optional(),
+  /** Event-time window: at or after `after`, before `before`. */
+  after: timestamp.optional(),
+  before: timestamp.optional(),
+  include: z.array(includeField).max(3).optional(),
+  /** When given, must be the namespace's embedder: guards a client that embeds queries itself. */
+  embedder: z.string().min(1).max(300).optional(),
+  hybrid: hybridOptions.optional(),
+  /** Maximal marginal relevance: re-rank `fetchK` candidates trading relevance (λ) for diversity (1 − λ). */
+  mmr: z.strictObject({ lambda: z.number().min(0).max(1).default(0.5), fetchK: z.int().min(1).max(LIMITS.maxK).optional() }).optional(),
+  /** Drop results scoring below this. */
+  minScore: z.number().min(-1e9).max(1e9).optional(),
+  /** Adds `weight · 2^(−age / halfLife)` to each score; `halfLife` in seconds. */
+  recency: z.strictObject({ weight: z.number().min(0).max(10), halfLife: z.number().min(1).max(1e12) }).optional(),
+  /** Returns each result with the memories around it (same document, or same namespace in time order). */
+  expand: z.strictObject({ before: z.int().min(0).max(LIMITS.maxExpand).default(1), after: z.int().min(0).max(LIMITS.maxExpand).default(1) }).optional(),
+};
+
+type SearchShape = { query?: string; vector?: number[]; mode?: (typeof SEARCH_MODES)[number]; after?: number; before?: number };
+
+const searchChecks = <T extends SearchShape>(schema: z.ZodType<T>) =>
+  schema
+    .refine((q) => (q.query === undefined) !== (q.vector === undefined), {
+      message: 'Give exactly one of query (a text) or vector.',
+    })
+    .refine((q) => q.vector === undefined || q.mode === undefined || q.mode === 'vector', {
+      message: 'Keyword and hybrid searches need the query text: give query, not vector.',
+      path: ['mode'],
+    })
+    .refine((q) => q.after === undefined || q.before === undefined || q.after < q.before, {
+      message: 'after must be earlier than before.',
+      path: ['after'],
+    });
+
+export const queryBody = searchChecks(z.strictObject(searchFields));
+
+/** POST /v1/query: one search over several namespaces that share an embedder, merged by score. */
+export const multiQueryBody = searchChecks(
+  z.strictObject({ ...searchFields, namespaces: z.array(namespaceName).min(1).max(LIMITS.maxQueryNamespaces) }),
+);
+
+export const contextBody = z.strictObject({
+  query: nonBlank(LIMITS.maxMemoryChars),
+  /** Token budget of the context text (GPT o200k tokens). */
+  maxTokens: z.int().min(16).max(LIMITS.maxContextTokens),
+  k: z.int().min(1).max(100).default(20),
+  mode: z.enum(SEARCH_MODES).optional(),
+  filter: filter.optional(),
+  after: timestamp.optional(),
+  before: timestamp.optional(),
+  /** Order of the memory lines: by time (a conversation reads in order; default) or by score. */
+  order: z.enum(['time', 'score']).default('time'),
+  includeFacts: z.boolean().default(false),
+});
 
 export const listMemoriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
@@ -249,4 +320,7 @@ export type MemoryInput = z.output<typeof memoryInput>;
 export type DocumentInput = z.output<typeof documentInput>;
 export type ChunkingInput = z.output<typeof chunkingOptions>;
 export type QueryInput = z.output<typeof queryBody>;
+export type MultiQueryInput = z.output<typeof multiQueryBody>;
+export type ContextInput = z.output<typeof contextBody>;
+export type HybridOptions = z.output<typeof hybridOptions>;
 export type IncludeField = z.output<typeof includeField>;

@@ -17,6 +17,7 @@ import {
   type IncludeField,
   listMemoriesQuery,
   namespaceName,
+  multiQueryBody,
   queryBody,
   writeDocumentsBody,
   writeMemoriesBody,
@@ -134,6 +135,13 @@ export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions):
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.query(ns, input);
     res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.post('/v1/query', async (req, res) => {
+    const { namespaces, ...input } = parse(multiQueryBody, jsonBody(req));
+    const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
+    const hits = await service.queryMany(namespaces, input);
+    res.json({ results: hits.map((hit) => hitView(hit, include, true)) });
   });
 
   app.post('/v1/namespaces/:ns/facts', async (req, res) => {

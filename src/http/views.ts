@@ -1,7 +1,8 @@
 /** How records look on the wire: ISO times, vectors as plain arrays, internal labels never shown. */
 import type { IncludeField } from '../api/schemas.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
-import type { NamespaceStats, QueryHit } from '../service/memory-service.js';
+import type { NamespaceStats } from '../service/memory-service.js';
+import type { SearchHit } from '../service/search.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -60,10 +61,12 @@ export function factView(fact: FactRecord) {
   };
 }
 
-export function hitView(hit: QueryHit, include: Set<IncludeField>) {
+/** A query result; `withNamespace` for searches over several namespaces. */
+export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespace = false) {
   const { memory } = hit;
   return {
     id: memory.id,
+    ...(withNamespace && { namespace: hit.namespace.name }),
     score: hit.score,
     distance: hit.distance,
     timestamp: iso(memory.timestamp),
@@ -71,5 +74,8 @@ export function hitView(hit: QueryHit, include: Set<IncludeField>) {
     ...(include.has('metadata') && { metadata: memory.metadata }),
     ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),
     ...(include.has('vector') && memory.vector && { vector: Array.from(memory.vector) }),
+    ...(hit.neighbors && {
+      neighbors: hit.neighbors.map((n) => ({ id: n.id, text: n.text, timestamp: iso(n.timestamp) })),
+    }),
   };
 }

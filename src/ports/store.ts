@@ -3,7 +3,7 @@
  * same shape; the SQLite adapter answers synchronously inside them. Every write is one transaction that also
  * advances the change sequence, which is what index checkpoints are measured against.
  */
-import type { FilterNode } from '../core/filter.js';
+import type { Scope } from '../core/scope.js';
 import type { FactStore } from './fact-store.js';
 import type { HnswSettings, JobRecord, NamespaceSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
 
@@ -43,6 +43,12 @@ export interface MemoryPage {
   next: Label | null;
 }
 
+export interface KeywordHit {
+  label: Label;
+  namespaceId: number;
+  score: number;
+}
+
 export interface ChangesSince {
   upserted: AsyncIterable<LabeledVector[]>;
   removed: Label[];
@@ -73,8 +79,20 @@ export interface Store {
    * Fields not asked for are left empty (text null, metadata {}, no vector).
    */
   memoriesByLabels(namespaceId: number, labels: Label[], fields: MemoryFields): Promise<MemoryRecord[]>;
-  /** Labels whose metadata match the filter, at most `limit` of them. */
-  matchingLabels(namespaceId: number, filter: FilterNode, limit: number): Promise<Label[]>;
+  /** Labels of the memories in scope, at most `limit` of them. */
+  matchingLabels(namespaceId: number, scope: Scope, limit: number): Promise<Label[]>;
+  /**
+   * Full-text search (BM25 over the memories' texts) for memories in scope that contain any of the terms,
+   * best first; a higher score is better.
+   */
+  keywordSearch(namespaceIds: number[], terms: string[], limit: number, scope: Scope): Promise<KeywordHit[]>;
+  /** The terms that are words of some memory's tags (short metadata strings) in the namespaces. */
+  taggedTerms(namespaceIds: number[], terms: string[]): Promise<string[]>;
+  /**
+   * The memories next to one: the `before` and `after` nearest chunks of its document, or, for a memory
+   * outside documents, the nearest other such memories of its namespace in event-time order. Vectors included.
+   */
+  adjacentMemories(namespaceId: number, memory: MemoryRecord, before: number, after: number): Promise<{ before: MemoryRecord[]; after: MemoryRecord[] }>;
   vectorsByLabels(namespaceId: number, labels: Label[]): Promise<LabeledVector[]>;
 
   /** Every vector of the namespace in label order, in batches, for rebuilding its index. */

@@ -95,6 +95,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
     // Superseded facts stay indexed (they are history); fetch more and keep the current ones.
     const hits = await memories.query(hidden, {
       query: input.query,
+      mode: 'vector',
       k: Math.min(1000, input.k * 4),
       filter: input.filter,
       include: [],

@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ChunkingInput, CreateNamespaceInput, DocumentInput, IncludeField, MemoryInput, QueryInput } from '../api/schemas.js';
+import { type ChunkingInput, type CreateNamespaceInput, type DocumentInput, HYBRID_DEFAULTS, type IncludeField, type MemoryInput, type QueryInput } from '../api/schemas.js';
 import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
-import { checkVector, exactSearch, scoreOf } from '../core/distance.js';
+import { checkVector, exactSearch } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
-import type { FilterNode } from '../core/filter.js';
+import { isUnscoped, type Scope } from '../core/scope.js';
 import { normalizeKey } from '../core/facts.js';
 import {
   DEFAULT_HNSW,
@@ -29,6 +29,7 @@ import type { DeleteOutcome, Store, WriteOutcome } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
 import { createIndexManager, type LiveIndex } from './index-manager.js';
 import { Mutex } from './mutex.js';
+import { search, type SearchHit, type SearchMode } from './search.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -49,11 +50,8 @@ interface NamespaceState {
   deleted: boolean;
 }
 
-export interface QueryHit {
-  memory: MemoryRecord;
-  score: number;
-  distance: number;
-}
+/** A query as the service takes it: the API's query body, over one or several namespaces. */
+export type QueryRequest = Omit<QueryInput, 'hybrid'> & { hybrid?: QueryInput['hybrid'] };
 
 export interface NamespaceStats {
   namespace: NamespaceRecord;
@@ -417,35 +415,11 @@ export async function createMemoryService(options: ServiceOptions) {
       }
     },
 
-    async query(name: string, input: QueryInput): Promise<QueryHit[]> {
-      const state = stateOf(name);
-      const { record } = state;
-      if (input.embedder !== undefined && input.embedder !== record.embedder) {
-        throw new MembankError(
-          'EMBEDDER_MISMATCH',
-          `Namespace "${name}" holds vectors of ${record.embedder ?? 'the caller (embedder null)'}, not ${input.embedder}.`,
-        );
-      }
-      const queryVector = input.vector
-        ? unwrap(checkVector(record.space, record.dimensions, input.vector))
-        : (await embed(record, [input.query!], 'query'))[0]!;
-      const neighbors = input.filter
-        ? await filteredSearch(state, queryVector, input.k, input.filter)
-        : state.live.index.search(queryVector, input.k);
-      const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
-      const memories = await store.memoriesByLabels(
-        record.id,
-        neighbors.map((n) => n.label),
-        { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
-      );
-      const byLabel = new Map(memories.map((m) => [m.label, m]));
-      const hits: QueryHit[] = [];
-      for (const { label, distance } of neighbors) {
-        const memory = byLabel.get(label);
-        if (memory) hits.push({ memory, distance, score: scoreOf(record.space, distance) });
-      }
-      return hits;
-    },
+    /** Searches one namespace (see search.ts for the modes). */
+    query: (name: string, input: QueryRequest): Promise<SearchHit[]> => searchNamespaces([name], input),
+
+    /** One search over several namespaces that share an embedder, merged by score. */
+    queryMany: (names: string[], input: QueryRequest): Promise<SearchHit[]> => searchNamespaces(names, input),
 
     /** Embeds texts with a named embedder, as the OpenAI-shaped /v1/embeddings endpoint serves them. */
     async embedTexts(model: string, texts: string[]): Promise<Float32Array[]> {
@@ -636,14 +610,62 @@ export async function createMemoryService(options: ServiceOptions) {
     });
   }
 
-  async function filteredSearch(state: NamespaceState, query: Float32Array, k: number, filter: FilterNode): Promise<Neighbor[]> {
+  async function searchNamespaces(names: string[], input: QueryRequest): Promise<SearchHit[]> {
+    const states = [...new Set(names)].map(stateOf);
+    const first = states[0]!.record;
+    const other = states.find(
+      (s) => s.record.embedder !== first.embedder || s.record.embedderRevision !== first.embedderRevision || s.record.space !== first.space,
+    );
+    if (other) {
+      throw new MembankError(
+        'EMBEDDER_MISMATCH',
+        `Namespaces "${first.name}" and "${other.record.name}" hold vectors of different embedders or spaces, so their scores cannot be merged.`,
+      );
+    }
+    if (input.embedder !== undefined && input.embedder !== first.embedder) {
+      throw new MembankError(
+        'EMBEDDER_MISMATCH',
+        `Namespace "${first.name}" holds vectors of ${first.embedder ?? 'the caller (embedder null)'}, not ${input.embedder}.`,
+      );
+    }
+    const mode: SearchMode = input.mode ?? (input.vector ? 'vector' : first.embedder === null ? 'keyword' : 'hybrid');
+    const vector =
+      mode === 'keyword'
+        ? undefined
+        : input.vector
+          ? unwrap(checkVector(first.space, first.dimensions, input.vector))
+          : (await embed(first, [input.query!], 'query'))[0]!;
+    const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
+    return search(
+      store,
+      states.map((state) => ({ record: state.record, nearest: (v, k, scope) => nearest(state, v, k, scope) })),
+      {
+        mode,
+        text: input.query,
+        vector,
+        k: input.k,
+        scope: { filter: input.filter, after: input.after, before: input.before },
+        hybrid: input.hybrid ?? HYBRID_DEFAULTS,
+        mmr: input.mmr,
+        minScore: input.minScore,
+        recency: input.recency,
+        expand: input.expand,
+        fields: { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
+        now: Date.now(),
+      },
+    );
+  }
+
+  /** The namespace's nearest memories in scope: its index, or exact search when the scope is small. */
+  async function nearest(state: NamespaceState, query: Float32Array, k: number, scope: Scope): Promise<Neighbor[]> {
+    if (isUnscoped(scope)) return state.live.index.search(query, k);
     const { record } = state;
     const threshold = options.exactSearchThreshold;
-    const few = await store.matchingLabels(record.id, filter, threshold + 1);
+    const few = await store.matchingLabels(record.id, scope, threshold + 1);
     if (few.length <= threshold) {
       return exactSearch(record.space, query, await store.vectorsByLabels(record.id, few), k);
     }
-    const all = await store.matchingLabels(record.id, filter, Number.MAX_SAFE_INTEGER);
+    const all = await store.matchingLabels(record.id, scope, Number.MAX_SAFE_INTEGER);
     const allowed = new Set<number>(all);
     const hits = state.live.index.search(query, k, { accept: (label) => allowed.has(label) });
     if (hits.length >= Math.min(k, all.length)) return hits;

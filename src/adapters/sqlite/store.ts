@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { FilterNode } from '../../core/filter.js';
+import { anyTermQuery } from '../../core/keywords.js';
+import type { Scope } from '../../core/scope.js';
 import {
   asLabel,
   DEFAULT_SETTINGS,
@@ -19,7 +20,7 @@ import {
   type NamespaceRecord,
   type Space,
 } from '../../core/types.js';
-import type { ChangesSince, DeleteOutcome, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
+import type { ChangesSince, DeleteOutcome, KeywordHit, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
 import { createSqliteFactStore } from './fact-store.js';
 import { compileFilter } from './filter-sql.js';
 import { migrate } from './migrate.js';
@@ -36,7 +37,37 @@ export interface SqliteStoreOptions {
   mmapBytes?: number;
   /** Called with the names of migrations applied at open. */
   onMigrated?: (applied: string[]) => void;
+  /** Called when the full-text index disagreed with the memories at open and was rebuilt. */
+  onFullTextRebuilt?: (reason: string) => void;
 }
+
+/** The full-text row of a memory, as migrations/004_full_text_search.sql's triggers write it. */
+const FULL_TEXT_ROWS = `SELECT label, coalesce(text, ''),
+  (SELECT coalesce(group_concat(value, ' '), '') FROM json_tree(memories.metadata) WHERE type = 'text' AND length(value) <= 64),
+  'n' || namespace_id
+  FROM memories`;
+
+/** SQL for a scope over `memories` (aliased m): metadata filter and event-time window. */
+function scopeSql(scope: Scope): { sql: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  if (scope.filter) {
+    const where = compileFilter(scope.filter);
+    parts.push(where.sql);
+    params.push(...where.params);
+  }
+  if (scope.after !== undefined) {
+    parts.push('m.event_at >= ?');
+    params.push(scope.after);
+  }
+  if (scope.before !== undefined) {
+    parts.push('m.event_at < ?');
+    params.push(scope.before);
+  }
+  return { sql: parts.length === 0 ? '1' : parts.join(' AND '), params };
+}
+
+const nsToken = (namespaceId: number): string => `"n${namespaceId}"`;
 
 interface NamespaceRow {
   id: number;
@@ -84,6 +115,21 @@ function fromRow(row: MemoryRow): MemoryRecord {
   return memory;
 }
 
+/**
+ * The full-text index is derived from `memories` by triggers; should it ever disagree in size (a database
+ * restored without it, a crash of an older build), it is rebuilt, like the vector indexes.
+ */
+function checkFullText(db: Database.Database, onRebuilt?: (reason: string) => void): void {
+  const indexed = db.prepare('SELECT COUNT(*) FROM memories_fts_docsize').pluck().get() as number;
+  const stored = db.prepare('SELECT COUNT(*) FROM memories').pluck().get() as number;
+  if (indexed === stored) return;
+  db.transaction(() => {
+    db.exec(`INSERT INTO memories_fts (memories_fts) VALUES ('delete-all')`);
+    db.exec(`INSERT INTO memories_fts (rowid, text, tags, ns) ${FULL_TEXT_ROWS}`);
+  })();
+  onRebuilt?.(`${indexed} full-text entries for ${stored} memories`);
+}
+
 export function vectorToBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
@@ -121,6 +167,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('cache_size = -65536');
   const applied = migrate(db);
   options.onMigrated?.(applied);
+  checkFullText(db, options.onFullTextRebuilt);
 
   const sql = {
     insertNamespace: db.prepare(
@@ -147,6 +194,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ?'),
     deleteByLabel: db.prepare('DELETE FROM memories WHERE label = ?'),
     recordDeletion: db.prepare('INSERT INTO deletions (seq, namespace_id, label) VALUES (?, ?, ?)'),
+    timelineBefore: db
+      .prepare(
+        `SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND (event_at, label) < (?, ?)
+         AND document_id IS NULL ORDER BY event_at DESC, label DESC LIMIT ?`,
+      )
+      .raw(),
+    timelineAfter: db
+      .prepare(
+        `SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND (event_at, label) > (?, ?)
+         AND document_id IS NULL ORDER BY event_at, label LIMIT ?`,
+      )
+      .raw(),
+    documentRange: db
+      .prepare(
+        `SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND document_id = ?
+         AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index`,
+      )
+      .raw(),
     memoryById: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND id = ?`).raw(),
     memoryByIdWithVector: db
       .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND id = ?`)
@@ -363,13 +428,50 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (labels.length === 0) return [];
       return (byLabels(fields, labels.length).all(namespaceId, ...labels) as MemoryRow[]).map(fromRow);
     },
-    async matchingLabels(namespaceId, filter: FilterNode, limit) {
-      const where = compileFilter(filter);
+    async matchingLabels(namespaceId, scope, limit) {
+      const where = scopeSql(scope);
       const rows = db
-        .prepare(`SELECT label FROM memories WHERE namespace_id = ? AND ${where.sql} ORDER BY label LIMIT ?`)
+        .prepare(`SELECT label FROM memories m WHERE namespace_id = ? AND ${where.sql} ORDER BY label LIMIT ?`)
         .pluck()
         .all(namespaceId, ...where.params, limit) as number[];
       return rows.map(asLabel);
+    },
+    async keywordSearch(namespaceIds, terms, limit, scope): Promise<KeywordHit[]> {
+      if (terms.length === 0 || namespaceIds.length === 0) return [];
+      const match = `(${anyTermQuery(terms, ['text', 'tags'])}) AND {ns} : (${namespaceIds.map(nsToken).join(' OR ')})`;
+      const where = scopeSql(scope);
+      // Only the text column scores; tags and namespace tokens weigh 0. The join reads each match's row by its
+      // primary key, for the scope.
+      const rows = db
+        .prepare(
+          `SELECT f.rowid, m.namespace_id, bm25(memories_fts, 1.0, 0.0, 0.0) AS rank
+           FROM memories_fts f JOIN memories m ON m.label = f.rowid
+           WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY rank LIMIT ?`,
+        )
+        .raw()
+        .all(match, ...where.params, limit) as [number, number, number][];
+      // FTS5's bm25() is negative, lower is better.
+      return rows.map(([label, namespaceId, rank]) => ({ label: asLabel(label), namespaceId, score: -rank }));
+    },
+    async taggedTerms(namespaceIds, terms) {
+      if (namespaceIds.length === 0) return [];
+      const namespaces = namespaceIds.map(nsToken).join(' OR ');
+      const tagged = db.prepare('SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT 1').pluck();
+      return terms.filter((term) => tagged.get(`(${anyTermQuery([term], ['tags'])}) AND {ns} : (${namespaces})`) !== undefined);
+    },
+    async adjacentMemories(namespaceId, memory, before, after) {
+      if (memory.documentId !== null && memory.chunkIndex !== null) {
+        const rows = (
+          sql.documentRange.all(namespaceId, memory.documentId, memory.chunkIndex - before, memory.chunkIndex + after) as MemoryRow[]
+        ).map(fromRow);
+        return {
+          before: rows.filter((m) => m.chunkIndex! < memory.chunkIndex!),
+          after: rows.filter((m) => m.chunkIndex! > memory.chunkIndex!),
+        };
+      }
+      const earlier = before === 0 ? [] : (sql.timelineBefore.all(namespaceId, memory.timestamp, memory.label, before) as MemoryRow[]);
+      const later = after === 0 ? [] : (sql.timelineAfter.all(namespaceId, memory.timestamp, memory.label, after) as MemoryRow[]);
+      return { before: earlier.map(fromRow).reverse(), after: later.map(fromRow) };
     },
     async vectorsByLabels(namespaceId, labels) {
       if (labels.length === 0) return [];

@@ -1,0 +1,255 @@
+/**
+ * Retrieval beyond plain kNN, against a real server: full-text search kept in step with every write, the
+ * three modes, filters and time windows in each, hybrid's mention boost and neighbour propagation, MMR,
+ * thresholds, recency, neighbour expansion and several namespaces in one query.
+ */
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Running, startMembank, tempDir } from './helpers.js';
+
+const MODES = ['vector', 'keyword', 'hybrid'] as const;
+const ids = (body: { results: { id: string }[] }) => body.results.map((r) => r.id);
+
+describe('retrieval', () => {
+  let m: Running;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = tempDir();
+    m = await startMembank(dataDir);
+  });
+  afterAll(() => m.close());
+
+  const create = async (name: string, extra: object = {}) => expect((await m.api.post('/v1/namespaces', { name, ...extra })).status).toBe(201);
+  const write = async (ns: string, memories: object[]) => expect((await m.api.post(`/v1/namespaces/${ns}/memories`, { memories })).status).toBe(201);
+  const query = async (ns: string, body: object) => {
+    const response = await m.api.post(`/v1/namespaces/${ns}/query`, body);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body;
+  };
+
+  it('keyword search follows every write: insert, upsert, delete, document replace and delete, namespace delete', async () => {
+    await create('kw');
+    await write('kw', [
+      { id: 'a', text: 'The violinist was practising scales' },
+      { id: 'b', text: 'Gardening on Sunday mornings' },
+    ]);
+    expect(ids(await query('kw', { query: 'violinists practise', mode: 'keyword' }))).toEqual(['a']); // porter stems
+    await write('kw', [{ id: 'a', text: 'Now a cellist' }]);
+    expect(ids(await query('kw', { query: 'violinist', mode: 'keyword' }))).toEqual([]);
+    expect(ids(await query('kw', { query: 'cellist', mode: 'keyword' }))).toEqual(['a']);
+    expect((await m.api.del('/v1/namespaces/kw/memories/a')).status).toBe(204);
+    expect(ids(await query('kw', { query: 'cellist', mode: 'keyword' }))).toEqual([]);
+
+    const paragraph = (words: string) => `${words} `.repeat(8).trim();
+    const doc = [paragraph('Tomatoes need sun.'), paragraph('Basil likes tomatoes.'), paragraph('Parsley grows slowly.')].join('\n\n');
+    const written = await m.api.post('/v1/namespaces/kw/documents', { documents: [{ id: 'guide', text: doc }], chunking: { maxChars: 200, overlap: 0 } });
+    expect(written.body.documents[0].chunks.length).toBe(3);
+    const chunks = (await query('kw', { query: 'parsley', mode: 'keyword' })).results;
+    expect(new Set(chunks.map((r: { documentId: string }) => r.documentId))).toEqual(new Set(['guide']));
+    expect((await m.api.post('/v1/namespaces/kw/documents', { documents: [{ id: 'guide', text: 'Only tomatoes now.' }] })).status).toBe(201);
+    expect(ids(await query('kw', { query: 'parsley', mode: 'keyword' }))).toEqual([]);
+    expect((await m.api.del('/v1/namespaces/kw/documents/guide')).status).toBe(204);
+    expect(ids(await query('kw', { query: 'tomatoes', mode: 'keyword' }))).toEqual([]);
+
+    expect((await m.api.del('/v1/namespaces/kw')).status).toBe(204);
+    await create('kw');
+    expect(ids(await query('kw', { query: 'gardening', mode: 'keyword' }))).toEqual([]);
+
+    const db = new Database(join(dataDir, 'membank.db'), { readonly: true });
+    try {
+      const indexed = db.prepare('SELECT COUNT(*) FROM memories_fts_docsize').pluck().get();
+      expect(indexed).toBe(db.prepare('SELECT COUNT(*) FROM memories').pluck().get());
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keyword search stays inside its namespace, and query syntax in the text is only words', async () => {
+    await create('iso-a');
+    await create('iso-b');
+    await write('iso-a', [{ id: 'x', text: 'secret harbour plans' }]);
+    await write('iso-b', [{ id: 'y', text: 'harbour festival' }]);
+    expect(ids(await query('iso-b', { query: 'harbour', mode: 'keyword' }))).toEqual(['y']);
+    for (const text of ['harbour" OR secret', 'NEAR(harbour secret)', '{text}: secret', 'harbour*', '"', '-- ; DROP TABLE memories']) {
+      for (const mode of ['keyword', 'hybrid']) {
+        const body = await query('iso-b', { query: text, mode });
+        expect(ids(body)).not.toContain('x');
+      }
+    }
+  });
+
+  it('a namespace without embedder answers text queries by keywords', async () => {
+    await create('plain', { embedder: null, dimensions: 3 });
+    await write('plain', [
+      { id: 'p1', text: 'blue whale song', vector: [1, 0, 0] },
+      { id: 'p2', text: 'red fox', vector: [0, 1, 0] },
+    ]);
+    const body = await query('plain', { query: 'whales' });
+    expect(ids(body)).toEqual(['p1']);
+    expect(body.results[0].distance).toBeNull();
+  });
+
+  describe('filters and time windows apply in every mode', () => {
+    beforeAll(async () => {
+      await create('scoped');
+      const memories = [];
+      for (let i = 0; i < 60; i++) {
+        memories.push({
+          id: `m${i}`,
+          text: `note ${i} about the harbour ${i % 2 ? 'boats' : 'lighthouse'}`,
+          metadata: { user: i % 3 === 0 ? 'ann' : 'bob' },
+          timestamp: Date.UTC(2024, 0, 1 + i),
+        });
+      }
+      await write('scoped', memories);
+    });
+
+    for (const mode of MODES) {
+      it(mode, async () => {
+        const filtered = await query('scoped', { query: 'harbour boats', mode, k: 50, filter: { user: 'ann' } });
+        expect(filtered.results.length).toBe(20);
+        expect(filtered.results.every((r: { metadata: { user: string } }) => r.metadata.user === 'ann')).toBe(true);
+
+        const after = Date.UTC(2024, 0, 11);
+        const before = Date.UTC(2024, 0, 21);
+        const windowed = await query('scoped', { query: 'harbour boats', mode, k: 50, after: new Date(after).toISOString(), before });
+        expect(windowed.results.length).toBe(10);
+        for (const r of windowed.results) {
+          expect(Date.parse(r.timestamp)).toBeGreaterThanOrEqual(after);
+          expect(Date.parse(r.timestamp)).toBeLessThan(before);
+        }
+      });
+    }
+  });
+
+  it('hybrid: a query that names a tag (a speaker) prefers that speaker’s memories', async () => {
+    await create('talk');
+    await write('talk', [
+      { id: 'ann-1', text: 'I went hiking in the Alps', metadata: { speaker: 'Ann' } },
+      { id: 'bob-1', text: 'Ann, hiking sounds great, tell me more', metadata: { speaker: 'Bob' } },
+      { id: 'bob-2', text: 'hiking with my dog every weekend is the best', metadata: { speaker: 'Bob' } },
+      { id: 'bob-3', text: 'new hiking boots are expensive but worth it', metadata: { speaker: 'Bob' } },
+      { id: 'bob-4', text: 'I mostly cook pasta', metadata: { speaker: 'Bob' } },
+    ]);
+    const question = 'Where did Ann go hiking?';
+    expect(ids(await query('talk', { query: question, hybrid: { mentionBoost: 0, neighborWeight: 0 } }))[0]).toBe('bob-1');
+    expect(ids(await query('talk', { query: question }))[0]).toBe('ann-1');
+  });
+
+  it('hybrid: the turn after a matching question rises with it', async () => {
+    await create('chat');
+    const turns = [
+      ['Bob', 'What did you research last week?'],
+      ['Ann', 'Adoption agencies, mostly.'],
+    ];
+    const filler = ['The weather was lovely', 'We watched a film', 'Lunch was pasta again', 'My cat sleeps all day', 'Trains were late', 'I bought new shoes'];
+    const memories: object[] = [];
+    let t = Date.UTC(2024, 5, 1);
+    for (const [i, text] of filler.entries()) memories.push({ id: `f${i}`, text, metadata: { speaker: i % 2 ? 'Cy' : 'Ann' }, timestamp: (t += 1000) });
+    for (const [i, [speaker, text]] of turns.entries()) memories.push({ id: `t${i}`, text, metadata: { speaker }, timestamp: (t += 1000) });
+    for (const [i, text] of filler.entries()) memories.push({ id: `g${i}`, text: `${text} too`, metadata: { speaker: i % 2 ? 'Cy' : 'Ann' }, timestamp: (t += 1000) });
+    await write('chat', memories);
+    const question = 'What did Ann research?';
+    const plain = ids(await query('chat', { query: question, k: 20, hybrid: { neighborWeight: 0 } }));
+    const withNeighbors = ids(await query('chat', { query: question, k: 20 }));
+    expect(withNeighbors.slice(0, 2)).toContain('t1');
+    expect(plain.indexOf('t1')).toBeGreaterThan(withNeighbors.indexOf('t1'));
+  });
+
+  it('expand returns the memories around each hit: conversation turns by time, document chunks by position', async () => {
+    const hit = (await query('chat', { query: 'What did you research last week?', mode: 'keyword', k: 1, expand: { before: 2, after: 1 } })).results[0];
+    expect(hit.id).toBe('t0');
+    expect(hit.neighbors.map((n: { id: string }) => n.id)).toEqual(['f4', 'f5', 't1']);
+    expect(hit.neighbors[2]).toMatchObject({ text: 'Adoption agencies, mostly.' });
+
+    await create('docs');
+    const chapter = (name: string) => `${name} chapter. `.repeat(10).trim();
+    const text = ['Alpha', 'Beta', 'Gamma', 'Delta'].map(chapter).join('\n\n');
+    await m.api.post('/v1/namespaces/docs/documents', { documents: [{ id: 'book', text }], chunking: { maxChars: 150, overlap: 0 } });
+    const chunk = (await query('docs', { query: 'gamma', mode: 'keyword', k: 1, expand: {} })).results[0];
+    expect(chunk.chunkIndex).toBe(2);
+    expect(chunk.neighbors.map((n: { text: string }) => n.text)).toEqual([chapter('Beta'), chapter('Delta')]);
+  });
+
+  it('MMR keeps near-duplicates out of the top results; minScore drops weak ones', async () => {
+    await create('dupes', { embedder: null, dimensions: 3 });
+    await write('dupes', [
+      { id: 'd1', text: 'the red kite flies over the valley', vector: [1, 0, 0] },
+      { id: 'd2', text: 'the red kite flies over the valley', vector: [1, 0, 0] },
+      { id: 'd3', text: 'the red kite flies over the valley again', vector: [0.99, 0.1, 0] },
+      { id: 'o1', text: 'red kites nest in the valley oaks', vector: [0.7, 0.7, 0] },
+      { id: 'z', text: 'quarterly tax forms', vector: [0, 0, 1] },
+    ]);
+    const body = { vector: [1, 0.3, 0], k: 2 };
+    const plain = ids(await query('dupes', body));
+    expect(plain.every((id) => id.startsWith('d'))).toBe(true);
+    const diverse = ids(await query('dupes', { ...body, mmr: { lambda: 0.5 } }));
+    expect(diverse[0]).toBe(plain[0]);
+    expect(diverse[1]).toBe('o1');
+    expect(ids(await query('dupes', { ...body, mmr: { lambda: 1 } }))).toEqual(plain);
+
+    const all = await query('dupes', { ...body, k: 5 });
+    const cut = all.results[3].score;
+    const kept = await query('dupes', { ...body, k: 5, minScore: cut });
+    expect(kept.results.length).toBe(4);
+    expect(kept.results.every((r: { score: number }) => r.score >= cut)).toBe(true);
+  });
+
+  it('recency puts the newer of two equal memories first', async () => {
+    await create('recent');
+    const now = Date.now();
+    await write('recent', [
+      { id: 'old', text: 'the team meets on Mondays', timestamp: now - 30 * 86_400_000 },
+      { id: 'new', text: 'the team meets on Mondays', timestamp: now - 3_600_000 },
+    ]);
+    for (const mode of MODES) {
+      const body = await query('recent', { query: 'when does the team meet', mode, k: 2, recency: { weight: 0.5, halfLife: 7 * 86_400 } });
+      expect(ids(body), mode).toEqual(['new', 'old']);
+      expect(body.results[0].score).toBeGreaterThan(body.results[1].score);
+    }
+  });
+
+  it('one query over several namespaces merges by score and names each result’s namespace', async () => {
+    await create('user-ann');
+    await create('shared');
+    await write('user-ann', [{ id: 'u1', text: 'Ann is allergic to peanuts' }, { id: 'u2', text: 'Ann likes jazz' }]);
+    await write('shared', [{ id: 's1', text: 'The office kitchen is peanut free' }, { id: 's2', text: 'Fire drill on Friday' }]);
+    for (const mode of MODES) {
+      const response = await m.api.post('/v1/query', { namespaces: ['user-ann', 'shared'], query: 'peanuts allergy', mode, k: 4 });
+      expect(response.status).toBe(200);
+      const results = response.body.results as { id: string; namespace: string; score: number }[];
+      expect(new Set(results.map((r) => r.namespace))).toEqual(new Set(['user-ann', 'shared']));
+      expect(results[0]).toMatchObject({ id: 'u1', namespace: 'user-ann' });
+      for (let i = 1; i < results.length; i++) expect(results[i - 1]!.score).toBeGreaterThanOrEqual(results[i]!.score);
+    }
+    await create('other-embedder', { embedder: null, dimensions: 64 });
+    const mixed = await m.api.post('/v1/query', { namespaces: ['user-ann', 'other-embedder'], query: 'peanuts' });
+    expect(mixed.status).toBe(409);
+    expect(mixed.body.error.code).toBe('EMBEDDER_MISMATCH');
+  });
+});
+
+it('rebuilds a full-text index that disagrees with the memories at start, and says so', async () => {
+  const dataDir = tempDir();
+  const first = await startMembank(dataDir);
+  await first.api.post('/v1/namespaces', { name: 'n' });
+  await first.api.post('/v1/namespaces/n/memories', { memories: [{ id: 'a', text: 'lighthouse keeper' }, { id: 'b', text: 'harbour master' }] });
+  await first.close();
+  const db = new Database(join(dataDir, 'membank.db'));
+  db.exec(`INSERT INTO memories_fts (memories_fts) VALUES ('delete-all')`);
+  db.close();
+
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const second = await startMembank(dataDir, {}, {}, logger);
+  try {
+    expect(lines.some((l) => l.includes('full-text index rebuilt'))).toBe(true);
+    const body = (await second.api.post('/v1/namespaces/n/query', { query: 'lighthouse', mode: 'keyword' })).body;
+    expect(body.results.map((r: { id: string }) => r.id)).toEqual(['a']);
+  } finally {
+    await second.close();
+  }
+});
