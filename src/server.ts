@@ -15,6 +15,7 @@ import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
 import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
+import { createContextService } from './service/context-service.js';
 import { createFactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
 
@@ -72,7 +73,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   }
 
   const facts = createFactService({ store, memories: service });
-  const app = createApp({ service, facts, logger, maxBodyBytes: config.maxBodyBytes });
+  const context = createContextService({ memories: service, facts });
+  const app = createApp({ service, facts, context, logger, maxBodyBytes: config.maxBodyBytes });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;

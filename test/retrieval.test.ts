@@ -4,6 +4,7 @@
  * thresholds, recency, neighbour expansion and several namespaces in one query.
  */
 import { Writable } from 'node:stream';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -210,6 +211,44 @@ describe('retrieval', () => {
       expect(ids(body), mode).toEqual(['new', 'old']);
       expect(body.results[0].score).toBeGreaterThan(body.results[1].score);
     }
+  });
+
+  it('context: the memories and facts for a prompt, deduplicated, with time and source, within a real token budget', async () => {
+    await create('ctx');
+    const day = (d: number) => Date.UTC(2024, 2, d, 9, 30);
+    await write('ctx', [
+      { id: 'c1', text: 'Dan moved to Oslo for a job at the harbour office', metadata: { speaker: 'Dan' }, timestamp: day(3) },
+      { id: 'c2', text: 'Dan started learning Norwegian at the harbour library', metadata: { speaker: 'Dan' }, timestamp: day(1) },
+      { id: 'c3', text: 'Dan started learning Norwegian at the harbour library', metadata: { speaker: 'Dan' }, timestamp: day(2) },
+      { id: 'c4', text: 'Eve bakes bread on weekends', metadata: { speaker: 'Eve' }, timestamp: day(4) },
+    ]);
+    await m.api.post('/v1/namespaces/ctx/facts', { facts: [{ subject: 'Dan', predicate: 'lives_in', object: 'Oslo' }] });
+
+    const response = await m.api.post('/v1/namespaces/ctx/context', { query: 'Dan harbour Norwegian Oslo', maxTokens: 200, includeFacts: true });
+    expect(response.status).toBe(200);
+    const { context, tokens, memories, facts } = response.body;
+    expect(tokens).toBe(countTokens(context));
+    expect(tokens).toBeLessThanOrEqual(200);
+    expect(facts.map((f: { object: string }) => f.object)).toContain('Oslo');
+    expect(context).toContain('Known facts:\n- Dan lives in Oslo');
+    const lines = context.split('\n').filter((l: string) => l.startsWith('- ['));
+    // The two identical memories count once; lines are in time order, each with its time and source.
+    expect(lines.filter((l: string) => l.includes('learning Norwegian')).length).toBe(1);
+    const times = memories.map((mm: { timestamp: string }) => Date.parse(mm.timestamp));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(lines[0]).toMatch(/^- \[2024-03-0\d 09:30\] Dan: .* \(source: c\d\)$/);
+    expect(memories.every((mm: { source: string }) => mm.source.startsWith('c'))).toBe(true);
+
+    const tight = (await m.api.post('/v1/namespaces/ctx/context', { query: 'Dan harbour Norwegian Oslo', maxTokens: 40, order: 'score' })).body;
+    expect(tight.tokens).toBeLessThanOrEqual(40);
+    expect(tight.tokens).toBe(countTokens(tight.context));
+    expect(tight.memories.length).toBeGreaterThan(0);
+    expect(tight.memories.length).toBeLessThan(memories.length);
+    expect(tight.facts).toEqual([]);
+
+    const bad = await m.api.post('/v1/namespaces/ctx/context', { query: 'x', maxTokens: 5 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   it('one query over several namespaces merges by score and names each result’s namespace', async () => {

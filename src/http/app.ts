@@ -3,6 +3,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
+  contextBody,
   createNamespaceBody,
   deleteFactsBody,
   embeddingsBody,
@@ -22,7 +23,9 @@ import {
   writeDocumentsBody,
   writeMemoriesBody,
 } from '../api/schemas.js';
+import { sourceOf } from '../core/context.js';
 import { MembankError } from '../core/errors.js';
+import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { MemoryService } from '../service/memory-service.js';
 import { errorHandler, fromZod } from './errors.js';
@@ -31,6 +34,7 @@ import { factView, hitView, memoryView, namespaceStatsView, namespaceView } from
 export interface AppOptions {
   service: MemoryService;
   facts: FactService;
+  context: ContextService;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -66,7 +70,7 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions): express.Express {
+export function createApp({ service, facts, context, logger, maxBodyBytes }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -135,6 +139,17 @@ export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions):
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.query(ns, input);
     res.json({ results: hits.map((hit) => hitView(hit, include)) });
+  });
+
+  app.post('/v1/namespaces/:ns/context', async (req, res) => {
+    const ns = nsParam(req);
+    const built = await context.build(ns, parse(contextBody, jsonBody(req)));
+    res.json({
+      context: built.text,
+      tokens: built.tokens,
+      memories: built.memories.map(({ memory, score }) => ({ ...memoryView(memory), score, source: sourceOf(memory) })),
+      facts: built.facts.map(factView),
+    });
   });
 
   app.post('/v1/query', async (req, res) => {

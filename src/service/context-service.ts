@@ -1,0 +1,38 @@
+/**
+ * Prompt-time context: a query's memories (and optionally facts) as text fitted to a token budget, counted
+ * with the o200k_base tokenizer (GPT-4o and later OpenAI models; other tokenizers count within a few percent).
+ */
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import type { ContextInput } from '../api/schemas.js';
+import { buildContext, type Context } from '../core/context.js';
+import type { FactService } from './fact-service.js';
+import type { MemoryService } from './memory-service.js';
+
+/** Facts looked up for a context that includes them. */
+const CONTEXT_FACTS = 10;
+
+export function createContextService({ memories, facts }: { memories: MemoryService; facts: FactService }) {
+  return {
+    async build(namespace: string, input: ContextInput): Promise<Context> {
+      const [hits, factHits] = await Promise.all([
+        memories.query(namespace, {
+          query: input.query,
+          k: input.k,
+          mode: input.mode,
+          filter: input.filter,
+          after: input.after,
+          before: input.before,
+          include: ['text', 'metadata'],
+        }),
+        input.includeFacts ? facts.search(namespace, { query: input.query, k: CONTEXT_FACTS }) : [],
+      ]);
+      return buildContext(
+        factHits,
+        hits.map((hit) => ({ memory: hit.memory, score: hit.score })),
+        { maxTokens: input.maxTokens, order: input.order, countTokens },
+      );
+    },
+  };
+}
+
+export type ContextService = ReturnType<typeof createContextService>;
