@@ -5,13 +5,14 @@
 --   tags  its metadata strings of at most 64 characters (speaker, user, topic...), so that a query naming
 --         one of them can be recognized, and such names weigh little as keywords (they are frequent)
 --   ns    'n' || namespace id, so that a search stays inside its namespaces
--- secure-delete: a deleted memory's words are removed from the index pages, not only marked deleted.
+-- Deletes use FTS5's 'delete' command with the row's old values, which with secure-delete removes the words
+-- from the index pages at once (a contentless_delete table would only mark the row deleted, and its words
+-- would linger in the file until a merge).
 
 CREATE VIRTUAL TABLE memories_fts USING fts5(
   text, tags, ns,
   tokenize = 'porter unicode61 remove_diacritics 2',
-  content = '',
-  contentless_delete = 1
+  content = ''
 );
 
 INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
@@ -26,11 +27,23 @@ CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
 END;
 
 CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
-  DELETE FROM memories_fts WHERE rowid = old.label;
+  INSERT INTO memories_fts (memories_fts, rowid, text, tags, ns) VALUES (
+    'delete',
+    old.label,
+    coalesce(old.text, ''),
+    (SELECT coalesce(group_concat(value, ' '), '') FROM json_tree(old.metadata) WHERE type = 'text' AND length(value) <= 64),
+    'n' || old.namespace_id
+  );
 END;
 
 CREATE TRIGGER memories_fts_update AFTER UPDATE OF text, metadata, namespace_id ON memories BEGIN
-  DELETE FROM memories_fts WHERE rowid = old.label;
+  INSERT INTO memories_fts (memories_fts, rowid, text, tags, ns) VALUES (
+    'delete',
+    old.label,
+    coalesce(old.text, ''),
+    (SELECT coalesce(group_concat(value, ' '), '') FROM json_tree(old.metadata) WHERE type = 'text' AND length(value) <= 64),
+    'n' || old.namespace_id
+  );
   INSERT INTO memories_fts (rowid, text, tags, ns) VALUES (
     new.label,
     coalesce(new.text, ''),

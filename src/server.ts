@@ -30,6 +30,8 @@ export interface Membank {
 export interface Overrides {
   embedders?: EmbedderProvider;
   indexFactory?: VectorIndexFactory;
+  /** Epoch ms now, for tests that move time (forgetting). */
+  clock?: () => number;
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -41,7 +43,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       file: join(config.dataDir, 'membank.db'),
       synchronous: config.synchronous,
       onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
-      onFullTextRebuilt: (reason) => logger.warn({ reason }, 'full-text index rebuilt from the memories'),
+      onNotice: (message) => logger.warn(message),
     });
     service = await createMemoryService({
       dataDir: config.dataDir,
@@ -66,6 +68,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       logger,
       defaultEmbedder: config.defaultEmbedder,
       exactSearchThreshold: config.exactSearchThreshold,
+      clock: overrides.clock,
     });
   } catch (error) {
     lock.release();

@@ -2,6 +2,7 @@
  * The v1 API contract as zod schemas: the single source of truth for request validation at every edge (HTTP
  * today; MCP and the client later) and for the types the service accepts.
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseFilter } from '../core/filter.js';
 import { SPACES } from '../core/types.js';
@@ -26,6 +27,10 @@ export const LIMITS = {
   maxK: 1000,
   /** Memories in one page of a listing. */
   maxPageSize: 1000,
+  /** A memory's ttl, in seconds (100 years). */
+  maxTtlSeconds: 3_153_600_000,
+  /** Memories one forget call removes (or lists, in a dry run). */
+  maxForgetLimit: 1_000_000,
   /** Adjacent memories returned on each side of a result (`expand`). */
   maxExpand: 20,
   /** Namespaces in one POST /v1/query. */
@@ -93,7 +98,41 @@ export const filter = z.unknown().transform((value, ctx) => {
   return parsed.value;
 });
 
+/** A cron expression croner accepts (5 fields, or 6 with seconds). */
+const cronExpression = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((expression) => {
+    try {
+      new Cron(expression, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'Not a cron expression (e.g. "0 * * * *" for hourly, "*/10 * * * * *" for every 10 seconds).');
+
+/** A `Where` filter kept as given (it is stored in the namespace's settings), checked like any filter. */
+const storedFilter = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const parsed = parseFilter(value);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+export const forgettingSettings = z.strictObject({
+  enabled: z.boolean().optional(),
+  /** τ in seconds. */
+  timescale: z.number().min(1).max(1e10).optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
+  schedule: cronExpression.optional(),
+  protect: storedFilter.nullable().optional(),
+});
+
+export const patchNamespaceBody = z
+  .strictObject({ forgetting: forgettingSettings.optional() })
+  .refine((p) => p.forgetting !== undefined, { message: 'Nothing to change: give forgetting.' });
+
 export const createNamespaceBody = z.strictObject({
+  forgetting: forgettingSettings.optional(),
   name: namespaceName,
   space: z.enum(SPACES).optional(),
   embedder: z.string().min(1).max(200).nullable().optional(),
@@ -112,6 +151,15 @@ export const createNamespaceBody = z.strictObject({
     .optional(),
 });
 
+/** How long a memory lasts and how strongly it starts (see Forgetting in the README). */
+const retentionFields = {
+  /** In [0, 1]: raises the memory's initial strength from 1 up to 5. */
+  importance: z.number().min(0).max(1).optional(),
+  /** Seconds until it expires. */
+  ttl: z.int().min(1).max(LIMITS.maxTtlSeconds).optional(),
+  expiresAt: timestamp.optional(),
+};
+
 export const memoryInput = z
   .strictObject({
     id: id.optional(),
@@ -119,10 +167,12 @@ export const memoryInput = z
     vector: vector.optional(),
     metadata: metadata.optional(),
     timestamp: timestamp.optional(),
+    ...retentionFields,
   })
   .refine((m) => m.text !== undefined || m.vector !== undefined, {
     message: 'A memory needs a text, a vector, or both.',
-  });
+  })
+  .refine((m) => m.ttl === undefined || m.expiresAt === undefined, { message: 'Give ttl or expiresAt, not both.', path: ['ttl'] });
 
 export const writeMemoriesBody = z.strictObject({
   memories: z.array(memoryInput).min(1).max(LIMITS.maxMemoriesPerRequest),
@@ -137,12 +187,15 @@ export const chunkingOptions = z
     message: 'chunking.overlap must be smaller than chunking.maxChars.',
   });
 
-export const documentInput = z.strictObject({
-  id: id.optional(),
-  text: nonBlank(LIMITS.maxDocumentChars),
-  metadata: metadata.optional(),
-  timestamp: timestamp.optional(),
-});
+export const documentInput = z
+  .strictObject({
+    id: id.optional(),
+    text: nonBlank(LIMITS.maxDocumentChars),
+    metadata: metadata.optional(),
+    timestamp: timestamp.optional(),
+    ...retentionFields,
+  })
+  .refine((m) => m.ttl === undefined || m.expiresAt === undefined, { message: 'Give ttl or expiresAt, not both.', path: ['ttl'] });
 
 export const writeDocumentsBody = z.strictObject({
   documents: z.array(documentInput).min(1).max(LIMITS.maxDocumentsPerRequest),
@@ -189,6 +242,10 @@ const searchFields = {
   minScore: z.number().min(-1e9).max(1e9).optional(),
   /** Adds `weight · 2^(−age / halfLife)` to each score; `halfLife` in seconds. */
   recency: z.strictObject({ weight: z.number().min(0).max(10), halfLife: z.number().min(1).max(1e12) }).optional(),
+  /** Whether returning a memory counts as recalling it (strength + 1, its clock restarts). */
+  reinforce: z.boolean().default(true),
+  /** Adds `retention · weight` to each score (retention in [0, 1], see Forgetting). */
+  rank: z.strictObject({ retention: z.number().min(0).max(10) }).optional(),
   /** Returns each result with the memories around it (same document, or same namespace in time order). */
   expand: z.strictObject({ before: z.int().min(0).max(LIMITS.maxExpand).default(1), after: z.int().min(0).max(LIMITS.maxExpand).default(1) }).optional(),
 };
@@ -216,6 +273,22 @@ export const multiQueryBody = searchChecks(
   z.strictObject({ ...searchFields, namespaces: z.array(namespaceName).min(1).max(LIMITS.maxQueryNamespaces) }),
 );
 
+export const forgetBody = z
+  .strictObject({
+    retentionBelow: z.number().gt(0).max(1).optional(),
+    expired: z.literal(true).optional(),
+    /** Event time before this. */
+    olderThan: timestamp.optional(),
+    filter: filter.optional(),
+    limit: z.int().min(1).max(LIMITS.maxForgetLimit).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .refine((f) => f.retentionBelow !== undefined || f.expired !== undefined || f.olderThan !== undefined || f.filter !== undefined, {
+    message: 'Say what to forget: retentionBelow, expired, olderThan and/or filter.',
+  });
+
+export const eraseBody = z.strictObject({ filter });
+
 export const contextBody = z.strictObject({
   query: nonBlank(LIMITS.maxMemoryChars),
   /** Token budget of the context text (GPT o200k tokens). */
@@ -228,6 +301,7 @@ export const contextBody = z.strictObject({
   /** Order of the memory lines: by time (a conversation reads in order; default) or by score. */
   order: z.enum(['time', 'score']).default('time'),
   includeFacts: z.boolean().default(false),
+  reinforce: z.boolean().default(true),
 });
 
 export const listMemoriesQuery = z.strictObject({
@@ -323,4 +397,6 @@ export type QueryInput = z.output<typeof queryBody>;
 export type MultiQueryInput = z.output<typeof multiQueryBody>;
 export type ContextInput = z.output<typeof contextBody>;
 export type HybridOptions = z.output<typeof hybridOptions>;
+export type ForgettingInput = z.output<typeof forgettingSettings>;
+export type ForgetInput = z.output<typeof forgetBody>;
 export type IncludeField = z.output<typeof includeField>;

@@ -12,6 +12,11 @@ const memory = (id: string, text: string, timestamp: number, metadata: MemoryRec
   updatedAt: 0,
   documentId: null,
   chunkIndex: null,
+  importance: null,
+  strength: 1,
+  recallCount: 0,
+  lastRecalledAt: null,
+  expiresAt: null,
 });
 
 const fact = (subject: string, predicate: string, object: string): FactRecord => ({

@@ -39,12 +39,28 @@ export interface NamespaceRecord {
   createdAt: number;
 }
 
+export interface ForgettingSettings {
+  /** Whether scheduled runs forget memories whose retention fell below `threshold` (expired ones go always). */
+  enabled: boolean;
+  /** τ of the retention curve, in seconds. */
+  timescale: number;
+  /** Retention below which a memory is forgotten. */
+  threshold: number;
+  /** Cron expression of the pruning runs. */
+  schedule: string;
+  /** A `Where` filter (as given) of memories never forgotten by retention or expiry. */
+  protect: Record<string, unknown> | null;
+}
+
 export interface NamespaceSettings {
   /** Predicates (normalized) for which a new object supersedes the old one, e.g. lives_in, works_at. */
   facts: { singleValued: string[] };
+  forgetting: ForgettingSettings;
 }
 
-export const DEFAULT_SETTINGS: NamespaceSettings = { facts: { singleValued: [] } };
+export const DEFAULT_FORGETTING: ForgettingSettings = { enabled: false, timescale: 86_400, threshold: 0.05, schedule: '0 * * * *', protect: null };
+
+export const DEFAULT_SETTINGS: NamespaceSettings = { facts: { singleValued: [] }, forgetting: DEFAULT_FORGETTING };
 
 export interface FactRecord {
   id: string;
@@ -99,6 +115,14 @@ export interface MemoryRecord {
   updatedAt: number;
   documentId: string | null;
   chunkIndex: number | null;
+  /** In [0, 1], given at write time; null when not given. */
+  importance: number | null;
+  /** S of the retention curve: starts at 1 (more with importance), +1 per recall. */
+  strength: number;
+  recallCount: number;
+  lastRecalledAt: number | null;
+  /** When it expires (epoch ms), or null. */
+  expiresAt: number | null;
   vector?: Float32Array;
 }
 
@@ -111,6 +135,9 @@ export interface MemoryWrite {
   timestamp: number;
   documentId: string | null;
   chunkIndex: number | null;
+  importance: number | null;
+  strength: number;
+  expiresAt: number | null;
 }
 
 export interface LabeledVector {

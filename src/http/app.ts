@@ -8,6 +8,8 @@ import {
   deleteFactsBody,
   embeddingsBody,
   entityQuery,
+  eraseBody,
+  forgetBody,
   factCommandsBody,
   getMemoryQuery,
   readFactsQuery,
@@ -18,6 +20,7 @@ import {
   type IncludeField,
   listMemoriesQuery,
   namespaceName,
+  patchNamespaceBody,
   multiQueryBody,
   queryBody,
   writeDocumentsBody,
@@ -93,6 +96,21 @@ export function createApp({ service, facts, context, logger, maxBodyBytes }: App
     res.json(namespaceStatsView(await service.describeNamespace(nsParam(req))));
   });
 
+  app.patch('/v1/namespaces/:ns', async (req, res) => {
+    const ns = nsParam(req);
+    res.json(namespaceView(await service.patchNamespace(ns, parse(patchNamespaceBody, jsonBody(req)))));
+  });
+
+  app.post('/v1/namespaces/:ns/forget', async (req, res) => {
+    const ns = nsParam(req);
+    res.json(await service.forget(ns, parse(forgetBody, jsonBody(req))));
+  });
+
+  app.post('/v1/namespaces/:ns/memories/delete', async (req, res) => {
+    const ns = nsParam(req);
+    res.json({ deleted: await service.erase(ns, parse(eraseBody, jsonBody(req)).filter) });
+  });
+
   app.delete('/v1/namespaces/:ns', async (req, res) => {
     await service.deleteNamespace(nsParam(req));
     res.status(204).end();
@@ -114,7 +132,8 @@ export function createApp({ service, facts, context, logger, maxBodyBytes }: App
   app.get('/v1/namespaces/:ns/memories/:id', async (req, res) => {
     const ns = nsParam(req);
     const { include } = parse(getMemoryQuery, req.query);
-    res.json(memoryView(await service.getMemory(ns, String(req.params.id), include === 'vector')));
+    const memory = await service.getMemory(ns, String(req.params.id), include === 'vector');
+    res.json({ ...memoryView(memory), retention: service.retentionOf(ns, memory) });
   });
 
   app.delete('/v1/namespaces/:ns/memories/:id', async (req, res) => {

@@ -15,14 +15,20 @@ export function namespaceView(ns: NamespaceRecord) {
     embedderRevision: ns.embedderRevision,
     hnsw: ns.hnsw,
     facts: ns.settings.facts,
+    forgetting: ns.settings.forgetting,
     createdAt: iso(ns.createdAt),
   };
 }
 
 export function namespaceStatsView(stats: NamespaceStats) {
   const { lastCheckpoint, ...index } = stats.index;
+  const view = namespaceView(stats.namespace);
   return {
-    ...namespaceView(stats.namespace),
+    ...view,
+    forgetting: {
+      ...view.forgetting,
+      runs: stats.forgetRuns.map((run) => ({ ...run, at: iso(run.at) })),
+    },
     embedderDevice: stats.embedderDevice,
     count: stats.count,
     factCount: stats.facts,
@@ -39,6 +45,11 @@ export function memoryView(memory: MemoryRecord) {
     createdAt: iso(memory.createdAt),
     updatedAt: iso(memory.updatedAt),
     ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),
+    importance: memory.importance,
+    strength: memory.strength,
+    recallCount: memory.recallCount,
+    lastRecalledAt: memory.lastRecalledAt === null ? null : iso(memory.lastRecalledAt),
+    expiresAt: memory.expiresAt === null ? null : iso(memory.expiresAt),
     ...(memory.vector && { vector: Array.from(memory.vector) }),
   };
 }

@@ -3,6 +3,7 @@
  * same shape; the SQLite adapter answers synchronously inside them. Every write is one transaction that also
  * advances the change sequence, which is what index checkpoints are measured against.
  */
+import type { FilterNode } from '../core/filter.js';
 import type { Scope } from '../core/scope.js';
 import type { FactStore } from './fact-store.js';
 import type { HnswSettings, JobRecord, NamespaceSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
@@ -43,6 +44,37 @@ export interface MemoryPage {
   next: Label | null;
 }
 
+/**
+ * What a forgetting run removes: memories expired (`expired`) or whose retention fell below a threshold
+ * (`retention`), or, when neither is given, any memory; always restricted by `olderThan`, `filter`, and never
+ * one that `protect` matches.
+ */
+export interface ForgetPolicy {
+  now: number;
+  expired?: boolean;
+  /** Retention below `threshold` on a curve of time scale `timescale` seconds. */
+  retention?: { threshold: number; timescale: number };
+  /** Event time before this (epoch ms). */
+  olderThan?: number;
+  filter?: FilterNode;
+  protect?: FilterNode;
+}
+
+export interface ForgetCandidate {
+  label: Label;
+  id: string;
+  /** Expired, as opposed to faded. */
+  expired: boolean;
+}
+
+export interface ForgetRun {
+  at: number;
+  trigger: 'scheduled' | 'manual';
+  expired: number;
+  forgotten: number;
+  durationMs: number;
+}
+
 export interface KeywordHit {
   label: Label;
   namespaceId: number;
@@ -67,13 +99,37 @@ export interface Store {
   countMemories(namespaceId: number): Promise<number>;
   /** Memories stored with a vector only, no text. */
   countWithoutText(namespaceId: number): Promise<number>;
-  /** Upserts memories by id; when `documentId` is given, first removes that document's chunks not rewritten. */
-  writeMemories(namespaceId: number, memories: MemoryWrite[], replaceDocument?: string): Promise<WriteOutcome>;
+  /**
+   * Upserts memories by id, written at `now` (epoch ms; default the wall clock); when `replaceDocument` is given,
+   * first removes that document's chunks not rewritten.
+   */
+  writeMemories(namespaceId: number, memories: MemoryWrite[], replaceDocument?: string, now?: number): Promise<WriteOutcome>;
   deleteMemory(namespaceId: number, id: string): Promise<DeleteOutcome | undefined>;
   deleteDocument(namespaceId: number, documentId: string): Promise<DeleteOutcome | undefined>;
 
-  getMemory(namespaceId: number, id: string, withVector: boolean): Promise<MemoryRecord | undefined>;
-  listMemories(namespaceId: number, after: Label | null, limit: number, withVector: boolean): Promise<MemoryPage>;
+  /** A memory not expired at `now`. */
+  getMemory(namespaceId: number, id: string, withVector: boolean, now: number): Promise<MemoryRecord | undefined>;
+  /** Memories not expired at `now`, in label order. */
+  listMemories(namespaceId: number, after: Label | null, limit: number, withVector: boolean, now: number): Promise<MemoryPage>;
+  /** Labels of the memories expired at `now` that no pruning has removed yet. */
+  expiredLabels(namespaceId: number, now: number): Promise<Label[]>;
+  /** Records recalls: each memory's strength and recall count grow by `recalls`, its clock restarts at `at`. */
+  reinforce(recalls: { label: Label; recalls: number; at: number }[]): Promise<void>;
+  /**
+   * Memories a forgetting policy selects, among labels in (afterLabel, afterLabel + window]: bounded work per
+   * call. `next` is where to go on, or null past the namespace's last label.
+   */
+  forgetCandidates(namespaceId: number, policy: ForgetPolicy, afterLabel: number, window: number): Promise<{ candidates: ForgetCandidate[]; next: number | null }>;
+  /** Deletes memories by label, as one change. */
+  deleteLabels(namespaceId: number, labels: Label[]): Promise<DeleteOutcome | undefined>;
+  /** Labels of the memories matching a filter, and of every chunk of the documents they belong to. */
+  eraseLabels(namespaceId: number, filter: FilterNode): Promise<Label[]>;
+  /** Returns freed pages to the file system and truncates the write-ahead log. */
+  compact(): Promise<void>;
+  recordForgetRun(namespaceId: number, run: ForgetRun): Promise<void>;
+  /** The namespace's latest runs, most recent first. */
+  forgetRuns(namespaceId: number, limit: number): Promise<ForgetRun[]>;
+  updateSettings(namespaceId: number, settings: NamespaceSettings): Promise<NamespaceRecord>;
   /**
    * Memories for labels (at most 1,000), in no particular order; labels that no longer exist are skipped.
    * Fields not asked for are left empty (text null, metadata {}, no vector).

@@ -23,6 +23,7 @@ export function createContextService({ memories, facts }: { memories: MemoryServ
           after: input.after,
           before: input.before,
           include: ['text', 'metadata'],
+          reinforce: input.reinforce,
         }),
         input.includeFacts ? facts.search(namespace, { query: input.query, k: CONTEXT_FACTS }) : [],
       ]);

@@ -96,6 +96,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
     const hits = await memories.query(hidden, {
       query: input.query,
       mode: 'vector',
+      reinforce: false,
       k: Math.min(1000, input.k * 4),
       filter: input.filter,
       include: [],

@@ -7,10 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ChunkingInput, type CreateNamespaceInput, type DocumentInput, HYBRID_DEFAULTS, type IncludeField, type MemoryInput, type QueryInput } from '../api/schemas.js';
+import { Cron } from 'croner';
+import {
+  type ChunkingInput,
+  type CreateNamespaceInput,
+  type DocumentInput,
+  type ForgetInput,
+  type ForgettingInput,
+  HYBRID_DEFAULTS,
+  type IncludeField,
+  type MemoryInput,
+  type QueryInput,
+} from '../api/schemas.js';
 import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
 import { checkVector, exactSearch } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
+import { type FilterNode, parseFilter } from '../core/filter.js';
+import { initialStrength, retention } from '../core/retention.js';
 import { isUnscoped, type Scope } from '../core/scope.js';
 import { normalizeKey } from '../core/facts.js';
 import {
@@ -21,11 +34,12 @@ import {
   type LabeledVector,
   type MemoryRecord,
   type MemoryWrite,
+  type ForgettingSettings,
   type NamespaceRecord,
   type Neighbor,
 } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
-import type { DeleteOutcome, Store, WriteOutcome } from '../ports/store.js';
+import type { DeleteOutcome, ForgetPolicy, ForgetRun, Store, WriteOutcome } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
 import { createIndexManager, type LiveIndex } from './index-manager.js';
 import { Mutex } from './mutex.js';
@@ -41,6 +55,8 @@ export interface ServiceOptions {
   defaultEmbedder: string;
   /** A filtered query with at most this many matches is answered by exact search over them. */
   exactSearchThreshold: number;
+  /** Epoch ms now; tests advance it. Default: the wall clock. */
+  clock?: () => number;
 }
 
 interface NamespaceState {
@@ -48,13 +64,21 @@ interface NamespaceState {
   live: LiveIndex;
   lock: Mutex;
   deleted: boolean;
+  /** The namespace's scheduled pruning. */
+  pruning?: Cron;
 }
 
 /** A query as the service takes it: the API's query body, over one or several namespaces. */
-export type QueryRequest = Omit<QueryInput, 'hybrid'> & { hybrid?: QueryInput['hybrid'] };
+export type QueryRequest = Omit<QueryInput, 'hybrid' | 'reinforce'> & {
+  hybrid?: QueryInput['hybrid'];
+  /** Whether the results count as recalled (default true). */
+  reinforce?: boolean;
+};
 
 export interface NamespaceStats {
   namespace: NamespaceRecord;
+  /** Latest forgetting runs, most recent first. */
+  forgetRuns: ForgetRun[];
   count: number;
   /** Facts, current and past. */
   facts: number;
@@ -74,6 +98,26 @@ export const FACT_INDEX_PREFIX = '~facts.';
 
 /** Index inserts applied between two yields to the event loop. */
 const INDEX_SLICE = 32;
+
+/** Forgetting scans this many labels per statement and deletes at most this many memories per transaction. */
+const FORGET_SCAN_WINDOW = 4096;
+const FORGET_DELETE_BATCH = 256;
+/** Memories listed by a dry run when no limit is given. */
+const DRY_RUN_LIST = 1000;
+/** Pending recalls are written at least this often (ms), or as soon as this many are pending. */
+const REINFORCE_INTERVAL_MS = 1000;
+const REINFORCE_BATCH = 5000;
+/** Forgetting runs shown with a namespace. */
+const RUNS_SHOWN = 10;
+
+export interface ForgetOutcome {
+  dryRun: boolean;
+  expired: number;
+  forgotten: number;
+  /** In a dry run: what would go (up to the limit, or 1,000). */
+  memories?: { id: string; reason: 'expired' | 'retention' | 'policy' }[];
+  durationMs: number;
+}
 
 const encodeCursor = (label: Label): string => Buffer.from(String(label)).toString('base64url');
 
@@ -97,7 +141,32 @@ export async function createMemoryService(options: ServiceOptions) {
   const namespaces = new Map<string, NamespaceState>();
   const namespaceLock = new Mutex(); // serializes creating and deleting namespaces
   const jobs = new Map<string, { record: JobRecord; startedAt: number }>();
+  const now = options.clock ?? Date.now;
   let closing = false;
+
+  // Recalls are batched: a query only notes them, and one transaction writes them every second.
+  const pendingRecalls = new Map<number, { recalls: number; at: number }>();
+  let flushing: Promise<void> | null = null;
+  const flushRecalls = async (): Promise<void> => {
+    if (pendingRecalls.size === 0) return;
+    const batch = [...pendingRecalls].map(([label, r]) => ({ label: label as Label, ...r }));
+    pendingRecalls.clear();
+    await store.reinforce(batch);
+  };
+  const reinforceTimer = setInterval(() => {
+    flushing ??= flushRecalls()
+      .catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'))
+      .finally(() => (flushing = null));
+  }, REINFORCE_INTERVAL_MS);
+  reinforceTimer.unref();
+  const noteRecalls = (labels: Label[]): void => {
+    const at = now();
+    for (const label of labels) {
+      const pending = pendingRecalls.get(label);
+      pendingRecalls.set(label, { recalls: (pending?.recalls ?? 0) + 1, at });
+    }
+    if (pendingRecalls.size >= REINFORCE_BATCH) void flushRecalls().catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'));
+  };
 
   const interrupted = await store.failInterruptedJobs('interrupted: the service stopped before the job finished');
   if (interrupted > 0) logger.warn({ jobs: interrupted }, 'marked interrupted jobs as failed');
@@ -107,7 +176,9 @@ export async function createMemoryService(options: ServiceOptions) {
   for (const record of records) {
     const { live, report } = await indexes.open(record);
     logger.info({ namespace: record.name, elements: live.index.stats().elements, ...report }, 'index ready');
-    namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
+    const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false };
+    namespaces.set(record.name, state);
+    schedulePruning(state);
   }
 
   function stateOf(name: string): NamespaceState {
@@ -221,6 +292,9 @@ export async function createMemoryService(options: ServiceOptions) {
               JSON.stringify([...input.facts.singleValued.map(normalizeKey)].sort()) !==
                 JSON.stringify([...r.settings.facts.singleValued].sort()) &&
               'facts.singleValued',
+            input.forgetting !== undefined &&
+              JSON.stringify(mergeForgetting(r.settings.forgetting, input.forgetting)) !== JSON.stringify(r.settings.forgetting) &&
+              'forgetting',
           ].filter((field): field is string => Boolean(field));
           if (differs.length > 0) {
             throw new MembankError('NAMESPACE_CONFLICT', `Namespace "${input.name}" exists with other ${differs.join(', ')}.`, {
@@ -253,10 +327,16 @@ export async function createMemoryService(options: ServiceOptions) {
           embedder,
           embedderRevision,
           hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
-          settings: { ...DEFAULT_SETTINGS, facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) } },
+          settings: {
+            ...DEFAULT_SETTINGS,
+            facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) },
+            forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
+          },
         });
         const { live } = await indexes.open(record);
-        namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
+        const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false };
+        namespaces.set(record.name, state);
+        schedulePruning(state);
         logger.info({ namespace: record.name, space: record.space, dimensions, embedder }, 'namespace created');
         return { namespace: record, created: true };
       });
@@ -306,6 +386,7 @@ export async function createMemoryService(options: ServiceOptions) {
       const stats = state.live.index.stats();
       return {
         namespace: state.record,
+        forgetRuns: await store.forgetRuns(state.record.id, RUNS_SHOWN),
         count: await store.countMemories(state.record.id),
         facts: await store.facts.count(state.record.id),
         embedderDevice: embedders.loaded().find((e) => e.name === state.record.embedder)?.device ?? null,
@@ -326,6 +407,7 @@ export async function createMemoryService(options: ServiceOptions) {
           await doomed.lock.run(async () => {
             await store.deleteNamespace(doomed.record.id);
             doomed.deleted = true;
+            doomed.pruning?.stop();
             namespaces.delete(doomed.record.name);
             indexes.removeFiles(doomed.record.id);
           });
@@ -338,24 +420,25 @@ export async function createMemoryService(options: ServiceOptions) {
       const state = stateOf(name);
       const basis = state.record;
       const vectors = await vectorsFor(basis, inputs, 'memories');
-      const now = Date.now();
+      const at = now();
       const writes: MemoryWrite[] = inputs.map((input, i) => ({
         id: input.id ?? randomUUID(),
         text: input.text ?? null,
         metadata: input.metadata ?? {},
         vector: vectors[i]!,
-        timestamp: input.timestamp ?? now,
+        timestamp: input.timestamp ?? at,
         documentId: null,
         chunkIndex: null,
+        ...lifetime(input, at),
       }));
-      await commit(state, () => store.writeMemories(basis.id, writes), vectors, basis);
+      await commit(state, () => store.writeMemories(basis.id, writes, undefined, at), vectors, basis);
       return writes.map((w) => w.id);
     },
 
     async writeDocuments(name: string, documents: DocumentInput[], chunking: ChunkingInput = {}) {
       const state = stateOf(name);
       const options = { ...DEFAULT_CHUNKING, ...chunking };
-      const now = Date.now();
+      const at = now();
       const chunked = documents.map((doc) => {
         const documentId = doc.id ?? randomUUID();
         const texts = chunkText(doc.text, options);
@@ -373,11 +456,12 @@ export async function createMemoryService(options: ServiceOptions) {
           text,
           metadata: doc.metadata ?? {},
           vector: docVectors[i]!,
-          timestamp: doc.timestamp ?? now,
+          timestamp: doc.timestamp ?? at,
           documentId,
           chunkIndex: i,
+          ...lifetime(doc, at),
         }));
-        await commit(state, () => store.writeMemories(basis.id, writes, documentId), docVectors, basis);
+        await commit(state, () => store.writeMemories(basis.id, writes, documentId, at), docVectors, basis);
         results.push({ id: documentId, chunks: writes.map((w) => w.id) });
       }
       return results;
@@ -385,19 +469,19 @@ export async function createMemoryService(options: ServiceOptions) {
 
     async getMemory(name: string, id: string, withVector: boolean): Promise<MemoryRecord> {
       const state = stateOf(name);
-      const memory = await store.getMemory(state.record.id, id, withVector);
+      const memory = await store.getMemory(state.record.id, id, withVector, now());
       if (!memory) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
       return memory;
     },
 
     async hasMemory(name: string, id: string): Promise<boolean> {
-      return (await store.getMemory(stateOf(name).record.id, id, false)) !== undefined;
+      return (await store.getMemory(stateOf(name).record.id, id, false, now())) !== undefined;
     },
 
     async listMemories(name: string, page: { limit: number; cursor?: string; withVector: boolean }) {
       const state = stateOf(name);
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor);
-      const result = await store.listMemories(state.record.id, after, page.limit, page.withVector);
+      const result = await store.listMemories(state.record.id, after, page.limit, page.withVector, now());
       return { memories: result.memories, nextCursor: result.next === null ? null : encodeCursor(result.next) };
     },
 
@@ -413,6 +497,44 @@ export async function createMemoryService(options: ServiceOptions) {
       if (!(await commitDelete(state, () => store.deleteDocument(state.record.id, documentId)))) {
         throw new MembankError('DOCUMENT_NOT_FOUND', `No document "${documentId}" in namespace "${name}".`);
       }
+    },
+
+    /** A memory's retention now, on its namespace's curve. */
+    retentionOf(name: string, memory: MemoryRecord): number {
+      return retentionNow(stateOf(name).record, memory);
+    },
+
+    /** Changes a namespace's settings (forgetting); the new schedule applies at once. */
+    async patchNamespace(name: string, patch: { forgetting?: ForgettingInput }): Promise<NamespaceRecord> {
+      const state = stateOf(name);
+      return state.lock.run(async () => {
+        const settings = { ...state.record.settings };
+        if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
+        state.record = await store.updateSettings(state.record.id, settings);
+        schedulePruning(state);
+        logger.info({ namespace: name, forgetting: settings.forgetting }, 'namespace settings changed');
+        return state.record;
+      });
+    },
+
+    /** Runs a forgetting policy now (see forget). */
+    forget: (name: string, input: ForgetInput): Promise<ForgetOutcome> => forget(stateOf(name), input, 'manual'),
+
+    /**
+     * Erases every memory matching a filter, whole documents included, protected or not (erase means erase),
+     * then compacts the database so that their text does not linger in free pages.
+     */
+    async erase(name: string, filter: FilterNode): Promise<number> {
+      const state = stateOf(name);
+      const labels = await store.eraseLabels(state.record.id, filter);
+      for (let i = 0; i < labels.length; i += FORGET_DELETE_BATCH) {
+        const batch = labels.slice(i, i + FORGET_DELETE_BATCH);
+        await commitDelete(state, () => store.deleteLabels(state.record.id, batch));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await store.compact();
+      logger.info({ namespace: name, erased: labels.length }, 'memories erased');
+      return labels.length;
     },
 
     /** Searches one namespace (see search.ts for the modes). */
@@ -452,6 +574,7 @@ export async function createMemoryService(options: ServiceOptions) {
 
     /** Checkpoints every index with changes since its last checkpoint. */
     async checkpoint(): Promise<void> {
+      await flushRecalls();
       for (const state of namespaces.values()) {
         if (state.live.pending === 0) continue;
         await state.lock.run(async () => {
@@ -467,6 +590,10 @@ export async function createMemoryService(options: ServiceOptions) {
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
+      clearInterval(reinforceTimer);
+      for (const state of namespaces.values()) state.pruning?.stop();
+      await flushing;
+      await flushRecalls().catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'));
       await namespaceLock.run(async () => {
         for (const state of namespaces.values()) {
           await state.lock.run(async () => {
@@ -636,7 +763,8 @@ export async function createMemoryService(options: ServiceOptions) {
           ? unwrap(checkVector(first.space, first.dimensions, input.vector))
           : (await embed(first, [input.query!], 'query'))[0]!;
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
-    return search(
+    const at = now();
+    const hits = await search(
       store,
       states.map((state) => ({ record: state.record, nearest: (v, k, scope) => nearest(state, v, k, scope) })),
       {
@@ -644,21 +772,102 @@ export async function createMemoryService(options: ServiceOptions) {
         text: input.query,
         vector,
         k: input.k,
-        scope: { filter: input.filter, after: input.after, before: input.before },
+        scope: { filter: input.filter, after: input.after, before: input.before, visibleAt: at },
         hybrid: input.hybrid ?? HYBRID_DEFAULTS,
         mmr: input.mmr,
         minScore: input.minScore,
         recency: input.recency,
         expand: input.expand,
+        retentionWeight: input.rank?.retention,
+        retentionOf: (namespace, memory) => retentionNow(namespace, memory, at),
         fields: { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
-        now: Date.now(),
+        now: at,
       },
     );
+    if (input.reinforce !== false) noteRecalls(hits.map((hit) => hit.memory.label));
+    return hits;
+  }
+
+  function retentionNow(record: NamespaceRecord, memory: MemoryRecord, at = now()): number {
+    const touched = memory.lastRecalledAt ?? memory.createdAt;
+    return retention({ strength: memory.strength, lastTouchedAt: touched }, at, record.settings.forgetting.timescale);
+  }
+
+  /** Starts, replaces or stops the namespace's pruning schedule after its settings. */
+  function schedulePruning(state: NamespaceState): void {
+    state.pruning?.stop();
+    state.pruning = undefined;
+    if (state.record.name.startsWith(FACT_INDEX_PREFIX) || state.deleted) return;
+    const { schedule } = state.record.settings.forgetting;
+    state.pruning = new Cron(schedule, { protect: true, unref: true, name: undefined }, async () => {
+      if (closing || state.deleted) return;
+      await forget(state, { expired: true, dryRun: false }, 'scheduled').catch((error: unknown) =>
+        logger.error({ err: error, namespace: state.record.name }, 'scheduled forgetting failed'),
+      );
+    });
+  }
+
+  /**
+   * A forgetting run over a namespace, in bounded steps so that queries keep flowing: label windows are
+   * scanned for what the policy selects, and removed a batch per transaction (each batch is durable on its own,
+   * so a run cut short by a crash leaves a consistent namespace). Protected memories are never selected.
+   * Scheduled runs remove expired memories, and, when the namespace's forgetting is enabled, faded ones.
+   */
+  async function forget(state: NamespaceState, input: ForgetInput, trigger: ForgetRun['trigger']): Promise<ForgetOutcome> {
+    const started = performance.now();
+    const settings = state.record.settings.forgetting;
+    const at = now();
+    const retentionBelow = trigger === 'scheduled' ? (settings.enabled ? settings.threshold : undefined) : input.retentionBelow;
+    const policy: ForgetPolicy = {
+      now: at,
+      expired: input.expired,
+      retention: retentionBelow === undefined ? undefined : { threshold: retentionBelow, timescale: settings.timescale },
+      olderThan: input.olderThan,
+      filter: input.filter,
+      protect: settings.protect ? unwrap(parseFilter(settings.protect)) : undefined,
+    };
+    const limit = input.limit ?? (input.dryRun ? DRY_RUN_LIST : Number.MAX_SAFE_INTEGER);
+    const outcome: ForgetOutcome = { dryRun: input.dryRun, expired: 0, forgotten: 0, durationMs: 0 };
+    if (input.dryRun) outcome.memories = [];
+    const selectsByReason = policy.expired || policy.retention;
+
+    for (let after: number | null = 0; after !== null && outcome.expired + outcome.forgotten < limit; ) {
+      if (state.deleted) break;
+      const { candidates, next } = await store.forgetCandidates(state.record.id, policy, after, FORGET_SCAN_WINDOW);
+      after = next;
+      const taken = candidates.slice(0, limit - outcome.expired - outcome.forgotten);
+      for (const c of taken) {
+        if (c.expired) outcome.expired++;
+        else outcome.forgotten++;
+      }
+      if (input.dryRun) {
+        outcome.memories!.push(...taken.map((c) => ({ id: c.id, reason: c.expired ? ('expired' as const) : selectsByReason ? ('retention' as const) : ('policy' as const) })));
+      } else {
+        for (let i = 0; i < taken.length; i += FORGET_DELETE_BATCH) {
+          const labels = taken.slice(i, i + FORGET_DELETE_BATCH).map((c) => c.label);
+          await commitDelete(state, () => store.deleteLabels(state.record.id, labels));
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    outcome.durationMs = Math.round(performance.now() - started);
+    if (!input.dryRun && !state.deleted) {
+      await store.recordForgetRun(state.record.id, { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs });
+      if (outcome.expired + outcome.forgotten > 0) await store.compact();
+      logger.info({ namespace: state.record.name, trigger, expired: outcome.expired, forgotten: outcome.forgotten, ms: outcome.durationMs }, 'forgetting run');
+    }
+    return outcome;
   }
 
   /** The namespace's nearest memories in scope: its index, or exact search when the scope is small. */
   async function nearest(state: NamespaceState, query: Float32Array, k: number, scope: Scope): Promise<Neighbor[]> {
-    if (isUnscoped(scope)) return state.live.index.search(query, k);
+    if (isUnscoped(scope)) {
+      // Expired memories stay in the index until pruned; keep them out of the results meanwhile.
+      const expired = scope.visibleAt === undefined ? [] : await store.expiredLabels(state.record.id, scope.visibleAt);
+      if (expired.length === 0) return state.live.index.search(query, k);
+      const hidden = new Set<number>(expired);
+      return state.live.index.search(query, k, { accept: (label) => !hidden.has(label) });
+    }
     const { record } = state;
     const threshold = options.exactSearchThreshold;
     const few = await store.matchingLabels(record.id, scope, threshold + 1);
@@ -687,4 +896,24 @@ export interface JobView {
   /** Seconds left at that rate (null when not running). */
   eta: number | null;
   error?: string;
+}
+
+/** Settings after a change: the given fields replace the current ones. */
+function mergeForgetting(current: ForgettingSettings, change: ForgettingInput): ForgettingSettings {
+  return {
+    enabled: change.enabled ?? current.enabled,
+    timescale: change.timescale ?? current.timescale,
+    threshold: change.threshold ?? current.threshold,
+    schedule: change.schedule ?? current.schedule,
+    protect: change.protect === undefined ? current.protect : change.protect,
+  };
+}
+
+/** A write's importance, initial strength and expiry. */
+function lifetime(input: { importance?: number; ttl?: number; expiresAt?: number }, at: number) {
+  return {
+    importance: input.importance ?? null,
+    strength: initialStrength(input.importance ?? 0),
+    expiresAt: input.expiresAt ?? (input.ttl === undefined ? null : at + input.ttl * 1000),
+  };
 }

@@ -40,6 +40,9 @@ export interface SearchRequest {
   /** `halfLife` in seconds. */
   recency?: { weight: number; halfLife: number };
   expand?: { before: number; after: number };
+  /** Adds `retentionWeight · retention` to each score. */
+  retentionWeight?: number;
+  retentionOf?: (namespace: NamespaceRecord, memory: MemoryRecord) => number;
   /** Fields of the memories to return. */
   fields: MemoryFields;
   /** Epoch ms, for recency. */
@@ -68,7 +71,8 @@ const READ_BATCH = 1000;
 export async function search(store: Store, targets: SearchTarget[], request: SearchRequest): Promise<SearchHit[]> {
   const { k, mode } = request;
   // How many ranked candidates the re-ranking steps look at.
-  const pool = request.mmr ? Math.max(k, request.mmr.fetchK ?? Math.max(3 * k, 20)) : request.recency ? Math.max(3 * k, 20) : k;
+  const reranked = request.recency !== undefined || request.retentionWeight !== undefined;
+  const pool = request.mmr ? Math.max(k, request.mmr.fetchK ?? Math.max(3 * k, 20)) : reranked ? Math.max(3 * k, 20) : k;
   const fields: MemoryFields = {
     text: request.fields.text,
     metadata: request.fields.metadata || mode === 'hybrid',
@@ -102,6 +106,9 @@ export async function search(store: Store, targets: SearchTarget[], request: Sea
   if (request.recency) {
     const { weight, halfLife } = request.recency;
     for (const r of ranked) r.score += recencyBonus(request.now - r.candidate.memory.timestamp, halfLife * 1000, weight);
+  }
+  if (request.retentionWeight && request.retentionOf) {
+    for (const r of ranked) r.score += request.retentionWeight * request.retentionOf(r.candidate.namespace, r.candidate.memory);
   }
   ranked.sort((a, b) => b.score - a.score || a.candidate.memory.label - b.candidate.memory.label);
   if (request.minScore !== undefined) ranked = ranked.filter((r) => r.score >= request.minScore!);

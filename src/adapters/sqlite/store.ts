@@ -9,6 +9,7 @@ import { anyTermQuery } from '../../core/keywords.js';
 import type { Scope } from '../../core/scope.js';
 import {
   asLabel,
+  DEFAULT_FORGETTING,
   DEFAULT_SETTINGS,
   type NamespaceSettings,
   type JobRecord,
@@ -20,7 +21,18 @@ import {
   type NamespaceRecord,
   type Space,
 } from '../../core/types.js';
-import type { ChangesSince, DeleteOutcome, KeywordHit, MemoryFields, MemoryPage, NewNamespace, Store, WriteOutcome } from '../../ports/store.js';
+import type {
+  ChangesSince,
+  DeleteOutcome,
+  ForgetPolicy,
+  ForgetRun,
+  KeywordHit,
+  MemoryFields,
+  MemoryPage,
+  NewNamespace,
+  Store,
+  WriteOutcome,
+} from '../../ports/store.js';
 import { createSqliteFactStore } from './fact-store.js';
 import { compileFilter } from './filter-sql.js';
 import { migrate } from './migrate.js';
@@ -37,8 +49,8 @@ export interface SqliteStoreOptions {
   mmapBytes?: number;
   /** Called with the names of migrations applied at open. */
   onMigrated?: (applied: string[]) => void;
-  /** Called when the full-text index disagreed with the memories at open and was rebuilt. */
-  onFullTextRebuilt?: (reason: string) => void;
+  /** Told about repairs and conversions made at open (full-text index rebuilt, vacuum mode changed). */
+  onNotice?: (message: string) => void;
 }
 
 /** The full-text row of a memory, as migrations/004_full_text_search.sql's triggers write it. */
@@ -51,6 +63,10 @@ const FULL_TEXT_ROWS = `SELECT label, coalesce(text, ''),
 function scopeSql(scope: Scope): { sql: string; params: (string | number)[] } {
   const parts: string[] = [];
   const params: (string | number)[] = [];
+  if (scope.visibleAt !== undefined) {
+    parts.push('(m.expires_at IS NULL OR m.expires_at > ?)');
+    params.push(scope.visibleAt);
+  }
   if (scope.filter) {
     const where = compileFilter(scope.filter);
     parts.push(where.sql);
@@ -68,6 +84,37 @@ function scopeSql(scope: Scope): { sql: string; params: (string | number)[] } {
 }
 
 const nsToken = (namespaceId: number): string => `"n${namespaceId}"`;
+
+/** SQL for a forgetting policy over `memories` (aliased m); see ForgetPolicy. */
+function forgetSql(policy: ForgetPolicy): { sql: string; params: (string | number)[] } {
+  const reasons: string[] = [];
+  const params: (string | number)[] = [];
+  if (policy.expired) {
+    reasons.push('(m.expires_at IS NOT NULL AND m.expires_at <= ?)');
+    params.push(policy.now);
+  }
+  if (policy.retention) {
+    // exp(−Δt / (S·τ)) < threshold  ⇔  Δt > −ln(threshold) · S · τ
+    reasons.push('(coalesce(m.last_recalled_at, m.created_at) + ? * m.strength < ?)');
+    params.push(-Math.log(policy.retention.threshold) * policy.retention.timescale * 1000, policy.now);
+  }
+  const parts = [reasons.length > 0 ? `(${reasons.join(' OR ')})` : '1'];
+  if (policy.olderThan !== undefined) {
+    parts.push('m.event_at < ?');
+    params.push(policy.olderThan);
+  }
+  if (policy.filter) {
+    const where = compileFilter(policy.filter);
+    parts.push(where.sql);
+    params.push(...where.params);
+  }
+  if (policy.protect) {
+    const where = compileFilter(policy.protect);
+    parts.push(`NOT COALESCE(${where.sql}, 0)`);
+    params.push(...where.params);
+  }
+  return { sql: parts.join(' AND '), params };
+}
 
 interface NamespaceRow {
   id: number;
@@ -88,6 +135,7 @@ const BATCH = 5000;
 function memoryColumns(fields: MemoryFields): string {
   return [
     'label, id, event_at, created_at, updated_at, document_id, chunk_index',
+    'importance, strength, recall_count, last_recalled_at, expires_at',
     fields.text ? 'text' : 'NULL',
     fields.metadata ? 'metadata' : `'{}'`,
     fields.vector ? 'vector' : 'NULL',
@@ -95,9 +143,15 @@ function memoryColumns(fields: MemoryFields): string {
 }
 
 const ALL = { text: true, metadata: true, vector: false };
+/** A memory not yet expired at the time bound to the statement's parameter `@now` (or the last `?`). */
+const VISIBLE = '(expires_at IS NULL OR expires_at > @now)';
 const ALL_WITH_VECTOR = { text: true, metadata: true, vector: true };
 
-type MemoryRow = [number, string, number, number, number, string | null, number | null, string | null, string, Buffer | null];
+type MemoryRow = [
+  number, string, number, number, number, string | null, number | null,
+  number | null, number, number, number | null, number | null,
+  string | null, string, Buffer | null,
+];
 
 function fromRow(row: MemoryRow): MemoryRecord {
   const memory: MemoryRecord = {
@@ -108,10 +162,15 @@ function fromRow(row: MemoryRow): MemoryRecord {
     updatedAt: row[4],
     documentId: row[5],
     chunkIndex: row[6],
-    text: row[7],
-    metadata: row[8] === '{}' ? {} : (JSON.parse(row[8]) as Metadata),
+    importance: row[7],
+    strength: row[8],
+    recallCount: row[9],
+    lastRecalledAt: row[10],
+    expiresAt: row[11],
+    text: row[12],
+    metadata: row[13] === '{}' ? {} : (JSON.parse(row[13]) as Metadata),
   };
-  if (row[9]) memory.vector = blobToVector(row[9]);
+  if (row[14]) memory.vector = blobToVector(row[14]);
   return memory;
 }
 
@@ -119,7 +178,7 @@ function fromRow(row: MemoryRow): MemoryRecord {
  * The full-text index is derived from `memories` by triggers; should it ever disagree in size (a database
  * restored without it, a crash of an older build), it is rebuilt, like the vector indexes.
  */
-function checkFullText(db: Database.Database, onRebuilt?: (reason: string) => void): void {
+function checkFullText(db: Database.Database, onNotice?: (message: string) => void): void {
   const indexed = db.prepare('SELECT COUNT(*) FROM memories_fts_docsize').pluck().get() as number;
   const stored = db.prepare('SELECT COUNT(*) FROM memories').pluck().get() as number;
   if (indexed === stored) return;
@@ -127,7 +186,7 @@ function checkFullText(db: Database.Database, onRebuilt?: (reason: string) => vo
     db.exec(`INSERT INTO memories_fts (memories_fts) VALUES ('delete-all')`);
     db.exec(`INSERT INTO memories_fts (rowid, text, tags, ns) ${FULL_TEXT_ROWS}`);
   })();
-  onRebuilt?.(`${indexed} full-text entries for ${stored} memories`);
+  onNotice?.(`full-text index rebuilt from the memories (it had ${indexed} entries for ${stored} memories)`);
 }
 
 export function vectorToBlob(vector: Float32Array): Buffer {
@@ -140,6 +199,11 @@ export function blobToVector(blob: Buffer): Float32Array {
   return new Float32Array(new Uint8Array(blob).buffer);
 }
 
+function settingsOf(json: string): NamespaceSettings {
+  const stored = JSON.parse(json) as Partial<NamespaceSettings>;
+  return { ...DEFAULT_SETTINGS, ...stored, forgetting: { ...DEFAULT_FORGETTING, ...stored.forgetting } };
+}
+
 function toNamespace(row: NamespaceRow): NamespaceRecord {
   return {
     id: row.id,
@@ -149,7 +213,7 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
     embedder: row.embedder,
     embedderRevision: row.embedder_revision,
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search },
-    settings: { ...DEFAULT_SETTINGS, ...(JSON.parse(row.settings) as Partial<NamespaceSettings>) },
+    settings: settingsOf(row.settings),
     createdAt: row.created_at,
   };
 }
@@ -157,6 +221,11 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(dirname(options.file), { recursive: true });
   const db = new Database(options.file);
+  // Erased memories must not linger: deleted content is overwritten with zeros (secure_delete), and freed pages
+  // can be returned to the file system (incremental auto-vacuum; set before the first table, or by one VACUUM).
+  db.pragma('secure_delete = ON');
+  const fresh = (db.prepare('SELECT COUNT(*) FROM sqlite_master').pluck().get() as number) === 0;
+  if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
@@ -167,7 +236,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('cache_size = -65536');
   const applied = migrate(db);
   options.onMigrated?.(applied);
-  checkFullText(db, options.onFullTextRebuilt);
+  if (db.pragma('auto_vacuum', { simple: true }) !== 2) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+    options.onNotice?.('database converted to incremental auto-vacuum (one VACUUM), so that erased data can be compacted away');
+  }
+  checkFullText(db, options.onNotice);
 
   const sql = {
     insertNamespace: db.prepare(
@@ -181,13 +255,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     countWithoutText: db.prepare('SELECT COUNT(*) AS n FROM memories WHERE namespace_id = ? AND text IS NULL').pluck(),
     nextSeq: db.prepare(`UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value`).pluck(),
     currentSeq: db.prepare(`SELECT value FROM counters WHERE name = 'seq'`).pluck(),
+    // Replacing a memory replaces it whole: its strength and recalls start again.
     upsert: db.prepare(
-      `INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index,
+         importance, strength, expires_at, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (namespace_id, id) DO UPDATE SET
          text = excluded.text, metadata = excluded.metadata, vector = excluded.vector, event_at = excluded.event_at,
          updated_at = excluded.updated_at, document_id = excluded.document_id, chunk_index = excluded.chunk_index,
-         seq = excluded.seq
+         importance = excluded.importance, strength = excluded.strength, recall_count = 0, last_recalled_at = NULL,
+         expires_at = excluded.expires_at, seq = excluded.seq
        RETURNING label`,
     ).pluck(),
     deleteById: db.prepare('DELETE FROM memories WHERE namespace_id = ? AND id = ? RETURNING label').pluck(),
@@ -212,16 +289,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
          AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index`,
       )
       .raw(),
-    memoryById: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND id = ?`).raw(),
+    // Expired memories are invisible to reads from the moment they expire, before any pruning removes them.
+    memoryById: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND id = ? AND ${VISIBLE}`).raw(),
     memoryByIdWithVector: db
-      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND id = ?`)
+      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND id = ? AND ${VISIBLE}`)
       .raw(),
     page: db
-      .prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
+      .prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = ? AND label > ? AND ${VISIBLE} ORDER BY label LIMIT ?`)
       .raw(),
     pageWithVector: db
-      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
+      .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND label > ? AND ${VISIBLE} ORDER BY label LIMIT ?`)
       .raw(),
+    expiredLabels: db.prepare('SELECT label FROM memories WHERE namespace_id = ? AND expires_at <= ?').pluck(),
+    reinforce: db.prepare(
+      'UPDATE memories SET strength = strength + ?, recall_count = recall_count + ?, last_recalled_at = max(coalesce(last_recalled_at, 0), ?) WHERE label = ?',
+    ),
+    maxLabel: db.prepare('SELECT max(label) FROM memories WHERE namespace_id = ?').pluck(),
+    insertRun: db.prepare(
+      'INSERT INTO forget_runs (namespace_id, at, trigger, expired, forgotten, duration_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    runs: db.prepare('SELECT at, trigger, expired, forgotten, duration_ms FROM forget_runs WHERE namespace_id = ? ORDER BY id DESC LIMIT ?'),
+    updateSettings: db.prepare('UPDATE namespaces SET settings = ? WHERE id = ? RETURNING *'),
     // `+namespace_id` keeps the planner on the primary key: without it, SQLite scans the namespace's index.
     vectorsByLabels: db.prepare(
       `SELECT label, vector FROM memories WHERE +namespace_id = ? AND label IN (SELECT value FROM json_each(?))`,
@@ -282,9 +370,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   const write = db.transaction(
-    (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined): WriteOutcome => {
+    (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number): WriteOutcome => {
       const seq = nextSeq();
-      const now = Date.now();
       const removed: Label[] = [];
       if (replaceDocument !== undefined) {
         const keep = new Set(memories.map((m) => m.id));
@@ -307,6 +394,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             now,
             m.documentId,
             m.chunkIndex,
+            m.importance,
+            m.strength,
+            m.expiresAt,
             seq,
           ) as number,
         ),
@@ -321,6 +411,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const seq = nextSeq();
     sql.recordDeletion.run(seq, namespaceId, label);
     return { seq, removed: [asLabel(label)] };
+  });
+
+  const deleteLabels = db.transaction((namespaceId: number, labels: Label[]): DeleteOutcome | undefined => {
+    if (labels.length === 0) return undefined;
+    const seq = nextSeq();
+    removeLabels(namespaceId, labels, seq);
+    return { seq, removed: labels };
+  });
+
+  const reinforce = db.transaction((recalls: { label: Label; recalls: number; at: number }[]) => {
+    for (const r of recalls) sql.reinforce.run(r.recalls, r.recalls, r.at, r.label);
   });
 
   const deleteDocument = db.transaction((namespaceId: number, documentId: string): DeleteOutcome | undefined => {
@@ -405,8 +506,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async countWithoutText(namespaceId) {
       return sql.countWithoutText.get(namespaceId) as number;
     },
-    async writeMemories(namespaceId, memories, replaceDocument) {
-      return write(namespaceId, memories, replaceDocument);
+    async writeMemories(namespaceId, memories, replaceDocument, now = Date.now()) {
+      return write(namespaceId, memories, replaceDocument, now);
     },
     async deleteMemory(namespaceId, id) {
       return deleteMemory(namespaceId, id);
@@ -414,12 +515,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async deleteDocument(namespaceId, documentId) {
       return deleteDocument(namespaceId, documentId);
     },
-    async getMemory(namespaceId, id, withVector) {
-      const row = (withVector ? sql.memoryByIdWithVector : sql.memoryById).get(namespaceId, id) as MemoryRow | undefined;
+    async getMemory(namespaceId, id, withVector, now) {
+      const row = (withVector ? sql.memoryByIdWithVector : sql.memoryById).get(namespaceId, id, { now }) as MemoryRow | undefined;
       return row && fromRow(row);
     },
-    async listMemories(namespaceId, after, limit, withVector): Promise<MemoryPage> {
-      const rows = (withVector ? sql.pageWithVector : sql.page).all(namespaceId, after ?? 0, limit + 1) as MemoryRow[];
+    async listMemories(namespaceId, after, limit, withVector, now): Promise<MemoryPage> {
+      const rows = (withVector ? sql.pageWithVector : sql.page).all(namespaceId, after ?? 0, { now }, limit + 1) as MemoryRow[];
       const more = rows.length > limit;
       const memories = rows.slice(0, limit).map(fromRow);
       return { memories, next: more ? memories[memories.length - 1]!.label : null };
@@ -528,6 +629,58 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async swapEmbedding(namespaceId, jobId, embedding) {
       return swap(namespaceId, jobId, embedding);
+    },
+    async expiredLabels(namespaceId, now) {
+      return (sql.expiredLabels.all(namespaceId, now) as number[]).map(asLabel);
+    },
+    async reinforce(recalls) {
+      reinforce(recalls);
+    },
+    async forgetCandidates(namespaceId, policy, afterLabel, window) {
+      const where = forgetSql(policy);
+      const until = afterLabel + window;
+      const rows = db
+        .prepare(
+          `SELECT label, id, (expires_at IS NOT NULL AND expires_at <= ?) FROM memories m
+           WHERE label > ? AND label <= ? AND namespace_id = ? AND ${where.sql} ORDER BY label`,
+        )
+        .raw()
+        .all(policy.now, afterLabel, until, namespaceId, ...where.params) as [number, string, number][];
+      const last = (sql.maxLabel.get(namespaceId) as number | null) ?? 0;
+      return {
+        candidates: rows.map(([label, id, expired]) => ({ label: asLabel(label), id, expired: expired === 1 })),
+        next: until < last ? until : null,
+      };
+    },
+    async deleteLabels(namespaceId, labels) {
+      return deleteLabels(namespaceId, labels);
+    },
+    async eraseLabels(namespaceId, filter) {
+      const where = compileFilter(filter);
+      const rows = db
+        .prepare(
+          `SELECT label FROM memories m WHERE namespace_id = ? AND ${where.sql}
+           UNION
+           SELECT label FROM memories WHERE namespace_id = ? AND document_id IN
+             (SELECT document_id FROM memories m WHERE namespace_id = ? AND document_id IS NOT NULL AND ${where.sql})`,
+        )
+        .pluck()
+        .all(namespaceId, ...where.params, namespaceId, namespaceId, ...where.params) as number[];
+      return rows.map(asLabel);
+    },
+    async compact() {
+      db.pragma('incremental_vacuum');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    async recordForgetRun(namespaceId, run) {
+      sql.insertRun.run(namespaceId, run.at, run.trigger, run.expired, run.forgotten, run.durationMs);
+    },
+    async forgetRuns(namespaceId, limit) {
+      const rows = sql.runs.all(namespaceId, limit) as { at: number; trigger: ForgetRun['trigger']; expired: number; forgotten: number; duration_ms: number }[];
+      return rows.map((r) => ({ at: r.at, trigger: r.trigger, expired: r.expired, forgotten: r.forgotten, durationMs: r.duration_ms }));
+    },
+    async updateSettings(namespaceId, settings) {
+      return toNamespace(sql.updateSettings.get(JSON.stringify(settings), namespaceId) as NamespaceRow);
     },
     async close() {
       if (db.open) db.close();
