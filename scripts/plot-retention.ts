@@ -1,8 +1,11 @@
 /**
  * Draws retention over 30 days for memories recalled 0, 1 and 5 times (τ = 1 day), as an SVG: users would
- * rather look at the curve than read the formula.   npx tsx scripts/plot-retention.ts [out.svg]
+ * rather look at the curve than read the formula. Writes scripts/retention.svg, which the README shows.
+ *
+ *   npm run plot:retention [-- out.svg]
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { recall, retention, type RetentionState } from '../src/core/retention.js';
 
 const DAY_MS = 86_400_000;
@@ -57,6 +60,6 @@ series.forEach(({ label, color, points }, i) => {
 });
 parts.push('</svg>');
 
-const out = process.argv[2] ?? 'retention.svg';
+const out = process.argv[2] ?? join(import.meta.dirname, 'retention.svg');
 writeFileSync(out, parts.join('\n'));
 console.log(`wrote ${out}`);

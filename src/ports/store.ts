@@ -111,8 +111,8 @@ export interface Store {
   getMemory(namespaceId: number, id: string, withVector: boolean, now: number): Promise<MemoryRecord | undefined>;
   /** Memories not expired at `now`, in label order. */
   listMemories(namespaceId: number, after: Label | null, limit: number, withVector: boolean, now: number): Promise<MemoryPage>;
-  /** Labels of the memories expired at `now` that no pruning has removed yet. */
-  expiredLabels(namespaceId: number, now: number): Promise<Label[]>;
+  /** Labels and expiry times of the namespace's memories that have one. */
+  expiringLabels(namespaceId: number): Promise<{ label: Label; expiresAt: number }[]>;
   /** Records recalls: each memory's strength and recall count grow by `recalls`, its clock restarts at `at`. */
   reinforce(recalls: { label: Label; recalls: number; at: number }[]): Promise<void>;
   /**
@@ -124,8 +124,10 @@ export interface Store {
   deleteLabels(namespaceId: number, labels: Label[]): Promise<DeleteOutcome | undefined>;
   /** Labels of the memories matching a filter, and of every chunk of the documents they belong to. */
   eraseLabels(namespaceId: number, filter: FilterNode): Promise<Label[]>;
-  /** Returns freed pages to the file system and truncates the write-ahead log. */
-  compact(): Promise<void>;
+  /** Returns up to `pages` free pages to the file system; answers how many free pages are left. */
+  vacuumStep(pages: number): Promise<number>;
+  /** Copies the write-ahead log into the database file and truncates it. */
+  truncateLog(): Promise<void>;
   recordForgetRun(namespaceId: number, run: ForgetRun): Promise<void>;
   /** The namespace's latest runs, most recent first. */
   forgetRuns(namespaceId: number, limit: number): Promise<ForgetRun[]>;

@@ -66,6 +66,8 @@ interface NamespaceState {
   deleted: boolean;
   /** The namespace's scheduled pruning. */
   pruning?: Cron;
+  /** Expiry of each memory that has one: the index path keeps expired ones out of results until pruned. */
+  expiring: Map<number, number>;
 }
 
 /** A query as the service takes it: the API's query body, over one or several namespaces. */
@@ -101,7 +103,9 @@ const INDEX_SLICE = 32;
 
 /** Forgetting scans this many labels per statement and deletes at most this many memories per transaction. */
 const FORGET_SCAN_WINDOW = 4096;
-const FORGET_DELETE_BATCH = 256;
+const FORGET_DELETE_BATCH = 64;
+/** Free pages returned to the file system per step of a compaction. */
+const VACUUM_STEP_PAGES = 512;
 /** Memories listed by a dry run when no limit is given. */
 const DRY_RUN_LIST = 1000;
 /** Pending recalls are written at least this often (ms), or as soon as this many are pending. */
@@ -176,7 +180,8 @@ export async function createMemoryService(options: ServiceOptions) {
   for (const record of records) {
     const { live, report } = await indexes.open(record);
     logger.info({ namespace: record.name, elements: live.index.stats().elements, ...report }, 'index ready');
-    const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false };
+    const expiring = new Map((await store.expiringLabels(record.id)).map((e) => [e.label as number, e.expiresAt]));
+    const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false, expiring };
     namespaces.set(record.name, state);
     schedulePruning(state);
   }
@@ -209,6 +214,7 @@ export async function createMemoryService(options: ServiceOptions) {
       }
       const outcome = await write();
       if (!outcome) return undefined;
+      for (const label of outcome.removed) state.expiring.delete(label);
       try {
         for (const label of outcome.removed) state.live.index.remove(label);
         for (let i = 0; i < outcome.labels.length; i++) {
@@ -334,7 +340,7 @@ export async function createMemoryService(options: ServiceOptions) {
           },
         });
         const { live } = await indexes.open(record);
-        const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false };
+        const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false, expiring: new Map() };
         namespaces.set(record.name, state);
         schedulePruning(state);
         logger.info({ namespace: record.name, space: record.space, dimensions, embedder }, 'namespace created');
@@ -376,7 +382,7 @@ export async function createMemoryService(options: ServiceOptions) {
           settings: DEFAULT_SETTINGS,
         });
         const { live } = await indexes.open(record);
-        namespaces.set(hidden, { record, live, lock: new Mutex(), deleted: false });
+        namespaces.set(hidden, { record, live, lock: new Mutex(), deleted: false, expiring: new Map() });
         return hidden;
       });
     },
@@ -431,7 +437,8 @@ export async function createMemoryService(options: ServiceOptions) {
         chunkIndex: null,
         ...lifetime(input, at),
       }));
-      await commit(state, () => store.writeMemories(basis.id, writes, undefined, at), vectors, basis);
+      const outcome = await commit(state, () => store.writeMemories(basis.id, writes, undefined, at), vectors, basis);
+      noteExpiry(state, outcome, writes);
       return writes.map((w) => w.id);
     },
 
@@ -461,7 +468,8 @@ export async function createMemoryService(options: ServiceOptions) {
           chunkIndex: i,
           ...lifetime(doc, at),
         }));
-        await commit(state, () => store.writeMemories(basis.id, writes, documentId, at), docVectors, basis);
+        const outcome = await commit(state, () => store.writeMemories(basis.id, writes, documentId, at), docVectors, basis);
+        noteExpiry(state, outcome, writes);
         results.push({ id: documentId, chunks: writes.map((w) => w.id) });
       }
       return results;
@@ -530,9 +538,10 @@ export async function createMemoryService(options: ServiceOptions) {
       for (let i = 0; i < labels.length; i += FORGET_DELETE_BATCH) {
         const batch = labels.slice(i, i + FORGET_DELETE_BATCH);
         await commitDelete(state, () => store.deleteLabels(state.record.id, batch));
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToQueries();
       }
-      await store.compact();
+      await compact();
+      await store.truncateLog();
       logger.info({ namespace: name, erased: labels.length }, 'memories erased');
       return labels.length;
     },
@@ -788,6 +797,24 @@ export async function createMemoryService(options: ServiceOptions) {
     return hits;
   }
 
+  /** Lets waiting requests run between two steps of a long job (a resolved promise would not). */
+  function yieldToQueries(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Returns the free pages to the file system in steps, yielding between them. */
+  async function compact(): Promise<void> {
+    while ((await store.vacuumStep(VACUUM_STEP_PAGES)) > 0) await yieldToQueries();
+  }
+
+  function noteExpiry(state: NamespaceState, outcome: WriteOutcome | undefined, writes: MemoryWrite[]): void {
+    outcome?.labels.forEach((label, i) => {
+      const expiresAt = writes[i]!.expiresAt;
+      if (expiresAt === null) state.expiring.delete(label);
+      else state.expiring.set(label, expiresAt);
+    });
+  }
+
   function retentionNow(record: NamespaceRecord, memory: MemoryRecord, at = now()): number {
     const touched = memory.lastRecalledAt ?? memory.createdAt;
     return retention({ strength: memory.strength, lastTouchedAt: touched }, at, record.settings.forgetting.timescale);
@@ -846,14 +873,15 @@ export async function createMemoryService(options: ServiceOptions) {
         for (let i = 0; i < taken.length; i += FORGET_DELETE_BATCH) {
           const labels = taken.slice(i, i + FORGET_DELETE_BATCH).map((c) => c.label);
           await commitDelete(state, () => store.deleteLabels(state.record.id, labels));
+          await yieldToQueries();
         }
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToQueries();
     }
     outcome.durationMs = Math.round(performance.now() - started);
     if (!input.dryRun && !state.deleted) {
       await store.recordForgetRun(state.record.id, { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs });
-      if (outcome.expired + outcome.forgotten > 0) await store.compact();
+      if (outcome.expired + outcome.forgotten > 0) await compact();
       logger.info({ namespace: state.record.name, trigger, expired: outcome.expired, forgotten: outcome.forgotten, ms: outcome.durationMs }, 'forgetting run');
     }
     return outcome;
@@ -863,10 +891,10 @@ export async function createMemoryService(options: ServiceOptions) {
   async function nearest(state: NamespaceState, query: Float32Array, k: number, scope: Scope): Promise<Neighbor[]> {
     if (isUnscoped(scope)) {
       // Expired memories stay in the index until pruned; keep them out of the results meanwhile.
-      const expired = scope.visibleAt === undefined ? [] : await store.expiredLabels(state.record.id, scope.visibleAt);
-      if (expired.length === 0) return state.live.index.search(query, k);
-      const hidden = new Set<number>(expired);
-      return state.live.index.search(query, k, { accept: (label) => !hidden.has(label) });
+      const at = scope.visibleAt;
+      if (at === undefined || state.expiring.size === 0) return state.live.index.search(query, k);
+      const { expiring } = state;
+      return state.live.index.search(query, k, { accept: (label) => !((expiring.get(label) ?? Infinity) <= at) });
     }
     const { record } = state;
     const threshold = options.exactSearchThreshold;

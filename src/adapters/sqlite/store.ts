@@ -300,7 +300,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     pageWithVector: db
       .prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = ? AND label > ? AND ${VISIBLE} ORDER BY label LIMIT ?`)
       .raw(),
-    expiredLabels: db.prepare('SELECT label FROM memories WHERE namespace_id = ? AND expires_at <= ?').pluck(),
+    expiringLabels: db.prepare('SELECT label, expires_at FROM memories WHERE namespace_id = ? AND expires_at IS NOT NULL').raw(),
     reinforce: db.prepare(
       'UPDATE memories SET strength = strength + ?, recall_count = recall_count + ?, last_recalled_at = max(coalesce(last_recalled_at, 0), ?) WHERE label = ?',
     ),
@@ -630,8 +630,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async swapEmbedding(namespaceId, jobId, embedding) {
       return swap(namespaceId, jobId, embedding);
     },
-    async expiredLabels(namespaceId, now) {
-      return (sql.expiredLabels.all(namespaceId, now) as number[]).map(asLabel);
+    async expiringLabels(namespaceId) {
+      return (sql.expiringLabels.all(namespaceId) as [number, number][]).map(([label, expiresAt]) => ({ label: asLabel(label), expiresAt }));
     },
     async reinforce(recalls) {
       reinforce(recalls);
@@ -668,8 +668,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         .all(namespaceId, ...where.params, namespaceId, namespaceId, ...where.params) as number[];
       return rows.map(asLabel);
     },
-    async compact() {
-      db.pragma('incremental_vacuum');
+    async vacuumStep(pages) {
+      db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      return db.pragma('freelist_count', { simple: true }) as number;
+    },
+    async truncateLog() {
       db.pragma('wal_checkpoint(TRUNCATE)');
     },
     async recordForgetRun(namespaceId, run) {
