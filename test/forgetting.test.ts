@@ -212,6 +212,13 @@ describe('forgetting', () => {
         expect(at, `${file} holds "${needle}" at ${at}: ${JSON.stringify(bytes.subarray(Math.max(0, at - 120), at + 40).toString('latin1'))}`).toBe(-1);
       }
     }
+
+    // A restart brings nothing back.
+    await m.close();
+    m = await startMembank(dataDir, {}, { clock: () => clock });
+    expect(ids(await ok('get', '/v1/namespaces/erase/memories'))).toEqual(['b1']);
+    expect(ids(await ok('post', '/v1/namespaces/erase/query', { query: `${secret} Ann likes oat milk diary`, k: 10 }))).toEqual(['b1']);
+    expect((await ok('get', '/v1/namespaces/erase')).index.elements).toBe(1);
   });
 });
 
