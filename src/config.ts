@@ -21,6 +21,8 @@
  * | --openai-batch-size    | MEMBANK_OPENAI_BATCH_SIZE       | 64          |
  * | --openai-timeout-ms    | MEMBANK_OPENAI_TIMEOUT_MS       | 30000       |
  * | --openai-retries       | MEMBANK_OPENAI_RETRIES          | 3           |
+ * | --rate-limit           | MEMBANK_RATE_LIMIT              | 0 (off)     |
+ * | --insecure-no-auth     | MEMBANK_INSECURE_NO_AUTH        | false       |
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,11 +46,16 @@ const configSchema = z.strictObject({
   openaiBatchSize: z.coerce.number().int().min(1).max(2048).default(64),
   openaiTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   openaiRetries: z.coerce.number().int().min(0).max(10).default(3),
+  /** Requests per second per API key (per address without keys); 0 turns the limit off. */
+  rateLimit: z.coerce.number().min(0).default(0),
+  /** Serve a non-loopback address although no API key exists. */
+  insecureNoAuth: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
 export type Config = z.output<typeof configSchema>;
 
-const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
+/** `boolean`: a flag without value (`--insecure-no-auth`); its variable takes true or false. */
+const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }[] = [
   { key: 'host', flag: 'host', env: 'MEMBANK_HOST' },
   { key: 'port', flag: 'port', env: 'MEMBANK_PORT' },
   { key: 'dataDir', flag: 'data-dir', env: 'MEMBANK_DATA_DIR' },
@@ -66,6 +73,8 @@ const SETTINGS: { key: keyof Config; flag: string; env: string }[] = [
   { key: 'openaiBatchSize', flag: 'openai-batch-size', env: 'MEMBANK_OPENAI_BATCH_SIZE' },
   { key: 'openaiTimeoutMs', flag: 'openai-timeout-ms', env: 'MEMBANK_OPENAI_TIMEOUT_MS' },
   { key: 'openaiRetries', flag: 'openai-retries', env: 'MEMBANK_OPENAI_RETRIES' },
+  { key: 'rateLimit', flag: 'rate-limit', env: 'MEMBANK_RATE_LIMIT' },
+  { key: 'insecureNoAuth', flag: 'insecure-no-auth', env: 'MEMBANK_INSECURE_NO_AUTH', boolean: true },
 ];
 
 export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])
@@ -88,7 +97,7 @@ export function loadConfig(
     parsed = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+        ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.boolean ? ('boolean' as const) : ('string' as const) }])),
         help: { type: 'boolean' },
       },
       strict: true,
@@ -99,7 +108,8 @@ export function loadConfig(
   }
   const raw: Record<string, unknown> = {};
   for (const { key, flag, env: name } of SETTINGS) {
-    const value = (parsed.values as Record<string, unknown>)[flag] ?? env[name];
+    const flagValue = (parsed.values as Record<string, unknown>)[flag];
+    const value = flagValue === true ? 'true' : (flagValue ?? env[name]);
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const result = configSchema.safeParse(raw);

@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   try {
     membank = await createMembank(config, logger);
   } catch (error) {
-    if (error instanceof MembankError && error.code === 'DATA_DIR_LOCKED') {
+    if (error instanceof MembankError && (error.code === 'DATA_DIR_LOCKED' || error.code === 'INSECURE_BIND')) {
       logger.fatal({ code: error.code }, error.message);
       process.stderr.write(`membank: ${error.message}\n`);
       return 1;

@@ -15,7 +15,9 @@ import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
 import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
+import { MembankError } from './core/errors.js';
 import { createContextService } from './service/context-service.js';
+import { createKeyService } from './service/key-service.js';
 import { createFactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
 
@@ -77,7 +79,19 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
 
   const facts = createFactService({ store, memories: service });
   const context = createContextService({ memories: service, facts });
-  const app = createApp({ service, facts, context, logger, maxBodyBytes: config.maxBodyBytes });
+  const keys = createKeyService(store.keys);
+  if (!isLoopback(config.host) && !(await keys.anyValid())) {
+    if (!config.insecureNoAuth) {
+      await service.close();
+      lock.release();
+      throw new MembankError(
+        'INSECURE_BIND',
+        `Refusing to serve ${config.host} without API keys: anyone who can reach it could read every memory. Create a key (membank keys create --data-dir ${config.dataDir} --role admin), bind 127.0.0.1, or pass --insecure-no-auth.`,
+      );
+    }
+    logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
+  }
+  const app = createApp({ service, facts, context, keys, rateLimit: config.rateLimit, logger, maxBodyBytes: config.maxBodyBytes });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;
@@ -121,4 +135,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       return closed;
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -47,6 +47,8 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     openaiBatchSize: 64,
     openaiTimeoutMs: 5000,
     openaiRetries: 1,
+    rateLimit: 0,
+    insecureNoAuth: false,
     ...overrides,
   };
 }

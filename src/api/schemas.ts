@@ -383,6 +383,14 @@ export const factCommandsBody = z.strictObject({
   text: z.string().min(1).max(LIMITS.maxMemoryChars),
 });
 
+export const createKeyBody = z.strictObject({
+  role: z.enum(['read', 'write', 'admin']),
+  /** Namespace patterns (`*` matches any run of characters); admin keys see every namespace. */
+  namespaces: z.array(z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'Patterns are namespace names in which * matches any run of characters.')).max(100).default([]),
+});
+
+export const keyId = z.string().regex(/^[0-9a-f]{12}$/, 'Key ids are 12 hexadecimal digits (see GET /v1/keys).');
+
 export const reembedBody = z.strictObject({
   embedder: z.string().min(1).max(300),
 });

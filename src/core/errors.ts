@@ -23,6 +23,11 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: 'The request body is larger than the configured limit.',
   UNSUPPORTED_MEDIA_TYPE: 'The request body must be JSON (Content-Type: application/json).',
   DATA_DIR_LOCKED: 'Another membank process holds this data directory.',
+  UNAUTHORIZED: 'This route needs a valid API key: Authorization: Bearer <key>.',
+  FORBIDDEN: "This API key's role does not allow this.",
+  RATE_LIMITED: 'Too many requests for this API key; retry after the time in Retry-After.',
+  KEY_NOT_FOUND: 'No valid API key with that id exists.',
+  INSECURE_BIND: 'Refusing to serve a non-loopback address without API keys.',
   SHUTTING_DOWN: 'The service is shutting down.',
   INTERNAL: 'An internal error occurred.',
 } as const;

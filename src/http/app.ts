@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
   contextBody,
+  createKeyBody,
   createNamespaceBody,
   deleteFactsBody,
   embeddingsBody,
@@ -16,6 +17,7 @@ import {
   searchFactsBody,
   writeFactsBody,
   jobId,
+  keyId,
   reembedBody,
   type IncludeField,
   listMemoriesQuery,
@@ -26,18 +28,24 @@ import {
   writeDocumentsBody,
   writeMemoriesBody,
 } from '../api/schemas.js';
+import { canSee } from '../core/access.js';
 import { sourceOf } from '../core/context.js';
 import { MembankError } from '../core/errors.js';
 import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
+import type { KeyService } from '../service/key-service.js';
 import type { MemoryService } from '../service/memory-service.js';
+import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
-import { factView, hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
+  keys: KeyService;
+  /** Requests per second per key (0: no limit). */
+  rateLimit?: number;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -73,23 +81,36 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, context, logger, maxBodyBytes }: AppOptions): express.Express {
+export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Who is asking comes before reading what they sent.
+  app.use(authenticate({ keys, rateLimit }));
   app.use(express.json({ limit: maxBodyBytes, strict: false }));
+  app.param('ns', (_req, res, next, ns: string) => {
+    try {
+      assertVisible(res, ns);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json(service.health());
   });
 
   app.post('/v1/namespaces', async (req, res) => {
-    const { namespace, created } = await service.createNamespace(parse(createNamespaceBody, jsonBody(req)));
+    const input = parse(createNamespaceBody, jsonBody(req));
+    if (!canSee(accessOf(res), input.name)) throw new MembankError('FORBIDDEN', `This API key may not create namespace "${input.name}".`);
+    const { namespace, created } = await service.createNamespace(input);
     res.status(created ? 201 : 200).json(namespaceView(namespace));
   });
 
   app.get('/v1/namespaces', (_req, res) => {
-    res.json({ namespaces: service.listNamespaces().map(namespaceView) });
+    const access = accessOf(res);
+    res.json({ namespaces: service.listNamespaces().filter((ns) => canSee(access, ns.name)).map(namespaceView) });
   });
 
   app.get('/v1/namespaces/:ns', async (req, res) => {
@@ -173,6 +194,7 @@ export function createApp({ service, facts, context, logger, maxBodyBytes }: App
 
   app.post('/v1/query', async (req, res) => {
     const { namespaces, ...input } = parse(multiQueryBody, jsonBody(req));
+    for (const name of namespaces) assertVisible(res, name);
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const hits = await service.queryMany(namespaces, input);
     res.json({ results: hits.map((hit) => hitView(hit, include, true)) });
@@ -227,7 +249,24 @@ export function createApp({ service, facts, context, logger, maxBodyBytes }: App
   });
 
   app.get('/v1/jobs/:id', async (req, res) => {
-    res.json(await service.getJob(parse(jobId, req.params.id)));
+    const id = parse(jobId, req.params.id);
+    const job = await service.getJob(id);
+    if (job.namespace !== null && !canSee(accessOf(res), job.namespace)) throw new MembankError('JOB_NOT_FOUND', `No job "${id}".`);
+    res.json(job);
+  });
+
+  app.get('/v1/keys', async (_req, res) => {
+    res.json({ keys: (await keys.list()).map(keyView) });
+  });
+
+  app.post('/v1/keys', async (req, res) => {
+    const created = await keys.create(parse(createKeyBody, jsonBody(req)));
+    res.status(201).json({ ...keyView(created.record), key: created.key });
+  });
+
+  app.delete('/v1/keys/:id', async (req, res) => {
+    await keys.revoke(parse(keyId, req.params.id));
+    res.status(204).end();
   });
 
   app.get('/v1/models', (_req, res) => {

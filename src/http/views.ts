@@ -1,5 +1,6 @@
 /** How records look on the wire: ISO times, vectors as plain arrays, internal labels never shown. */
 import type { IncludeField } from '../api/schemas.js';
+import type { ApiKeyRecord } from '../core/access.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { NamespaceStats } from '../service/memory-service.js';
 import type { SearchHit } from '../service/search.js';
@@ -88,5 +89,16 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
     ...(hit.neighbors && {
       neighbors: hit.neighbors.map((n) => ({ id: n.id, text: n.text, timestamp: iso(n.timestamp) })),
     }),
+  };
+}
+
+/** A key as listed: never the key itself, which is shown once, at creation. */
+export function keyView(key: ApiKeyRecord) {
+  return {
+    id: key.id,
+    role: key.role,
+    namespaces: key.namespaces,
+    createdAt: iso(key.createdAt),
+    revokedAt: key.revokedAt === null ? null : iso(key.revokedAt),
   };
 }

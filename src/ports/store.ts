@@ -6,6 +6,7 @@
 import type { FilterNode } from '../core/filter.js';
 import type { Scope } from '../core/scope.js';
 import type { FactStore } from './fact-store.js';
+import type { KeyStore } from './key-store.js';
 import type { HnswSettings, JobRecord, NamespaceSettings, Label, LabeledVector, MemoryRecord, MemoryWrite, NamespaceRecord, Space } from '../core/types.js';
 
 export interface NewNamespace {
@@ -89,6 +90,8 @@ export interface ChangesSince {
 export interface Store {
   /** Facts, in the same database and transactions' durability as memories. */
   readonly facts: FactStore;
+  /** API keys. */
+  readonly keys: KeyStore;
 
   createNamespace(input: NewNamespace): Promise<NamespaceRecord>;
   getNamespace(name: string): Promise<NamespaceRecord | undefined>;

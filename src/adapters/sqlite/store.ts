@@ -34,6 +34,7 @@ import type {
   WriteOutcome,
 } from '../../ports/store.js';
 import { createSqliteFactStore } from './fact-store.js';
+import { createSqliteKeyStore } from './key-store.js';
 import { compileFilter } from './filter-sql.js';
 import { migrate } from './migrate.js';
 
@@ -475,6 +476,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     facts: createSqliteFactStore(db),
+    keys: createSqliteKeyStore(db),
     async createNamespace(input: NewNamespace) {
       const row = sql.insertNamespace.get({
         name: input.name,
