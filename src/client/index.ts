@@ -1,0 +1,28 @@
+/** `membank/client`: the typed REST client. Runs in Node and browsers; loads nothing of the server. */
+export { MembankClient, MembankError, type ClientOptions } from './client.js';
+export type {
+  ChunkingRequest,
+  CreateNamespaceRequest,
+  DocumentRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  EntityGraph,
+  ErrorCode,
+  Fact,
+  FactCommandResult,
+  FactPatternRequest,
+  FactRequest,
+  Health,
+  Job,
+  Memory,
+  MemoryPage,
+  MemoryRequest,
+  ModelList,
+  Namespace,
+  NamespaceStats,
+  QueryRequest,
+  QueryResult,
+  ReadFactsRequest,
+  ScoredFact,
+  SearchFactsRequest,
+} from './types.js';
