@@ -24,6 +24,8 @@ import {
 import { MembankError } from '../core/errors.js';
 import type { FactService } from '../service/fact-service.js';
 import type { MemoryService } from '../service/memory-service.js';
+import { createMcpRouter } from '../mcp/http.js';
+import { inProcessOps } from '../mcp/ops.js';
 import { errorHandler, fromZod } from './errors.js';
 import { factView, hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
@@ -213,6 +215,8 @@ export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions):
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   });
+
+  app.use('/mcp', createMcpRouter({ ops: inProcessOps({ service, facts }), logger }));
 
   app.use((req: Request, _res: Response) => {
     throw new MembankError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`);

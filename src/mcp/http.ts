@@ -1,0 +1,39 @@
+/**
+ * MCP over Streamable HTTP, mounted at /mcp on the running service. Stateless: every POST gets its own server
+ * and transport bound to `?namespace=` (default "default"), so requests never share state and any number can
+ * run in parallel. GET (a server-to-client stream) and DELETE (ending a session) have no meaning without
+ * sessions and answer 405, as the specification allows.
+ */
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import express, { type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { namespaceName } from '../api/schemas.js';
+import { fromZod } from '../http/errors.js';
+import type { MembankOps } from './ops.js';
+import { createMcpServer } from './server.js';
+
+export function createMcpRouter({ ops, logger }: { ops: MembankOps; logger: Logger }): express.Router {
+  const router = express.Router();
+
+  router.post('/', async (req: Request, res: Response) => {
+    const parsed = namespaceName.safeParse(req.query.namespace ?? 'default');
+    if (!parsed.success) throw fromZod(parsed.error);
+    const server = createMcpServer({ ops, namespace: parsed.data });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      transport.close().catch((error: unknown) => logger.warn({ err: error }, 'closing an MCP transport failed'));
+      server.close().catch((error: unknown) => logger.warn({ err: error }, 'closing an MCP server failed'));
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+
+  router.all('/', (req: Request, res: Response) => {
+    // JSON-RPC's shape rather than membank's error body: MCP clients read this answer.
+    res
+      .status(405)
+      .set('allow', 'POST')
+      .json({ jsonrpc: '2.0', error: { code: -32000, message: `${req.method} is not supported: this MCP endpoint is stateless; POST JSON-RPC messages to it.` }, id: null });
+  });
+  return router;
+}

@@ -1,0 +1,171 @@
+/**
+ * membank's own MCP tools. Each tool is one entry of TOOLS (name, description, input schema built from the REST
+ * schemas' fields, and a run function over MembankOps), so a new capability (get_context, once the context
+ * endpoint lands) is one more entry. Results are short text an LLM reads well, plus the same data as
+ * structuredContent for programs.
+ */
+import { z } from 'zod';
+import { LIMITS, memoryInput, queryBody, readFactsQuery, searchFactsBody, writeFactsBody } from '../api/schemas.js';
+import type { Fact, MemoryRequest, QueryResult } from '../client/types.js';
+import type { MembankOps } from './ops.js';
+
+export interface ToolResult {
+  text: string;
+  structured: Record<string, unknown>;
+}
+
+export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: S;
+  run(ops: MembankOps, namespace: string, args: z.output<S>): Promise<ToolResult>;
+}
+
+/** Keeps each entry's args typed by its own schema while TOOLS holds them all. */
+export const defineTool = <S extends z.ZodObject>(tool: ToolDefinition<S>): ToolDefinition => tool as unknown as ToolDefinition;
+
+/**
+ * Filters are validated by the service (Chroma's Where language); the tool schema only says it is an object,
+ * because the REST schema's transform has no JSON Schema of its own.
+ */
+const whereFilter = z
+  .record(z.string(), z.unknown())
+  .describe('Metadata filter in Chroma\'s Where language, e.g. {"user": "ann"} or {"year": {"$gte": 2020}}.');
+
+const memoryShape = memoryInput.shape;
+const rememberItem = z.strictObject({
+  text: memoryShape.text.unwrap().describe('What to remember, in plain words.'),
+  metadata: memoryShape.metadata.describe('Optional JSON fields to filter on later, e.g. {"user": "ann"}.'),
+  timestamp: memoryShape.timestamp.describe('When it happened (ISO 8601 or epoch ms); defaults to now.'),
+  id: memoryShape.id.describe('Optional stable id; remembering the same id again replaces it.'),
+});
+
+const day = (iso: string) => iso.slice(0, 10);
+const compact = (value: unknown) => (value && typeof value === 'object' && Object.keys(value).length > 0 ? ` ${JSON.stringify(value)}` : '');
+
+export function formatHits(hits: QueryResult[]): string {
+  if (hits.length === 0) return 'No memories found.';
+  return hits
+    .map((hit, i) => `${i + 1}. ${hit.text ?? '(no text)'}\n   id: ${hit.id} · ${day(hit.timestamp)} · score ${hit.score.toFixed(3)}${compact(hit.metadata)}`)
+    .join('\n');
+}
+
+export function formatFacts(facts: (Fact & { score?: number })[]): string {
+  if (facts.length === 0) return 'No facts found.';
+  return facts
+    .map((f) => {
+      const when = [f.validFrom && `from ${day(f.validFrom)}`, f.validTo && `until ${day(f.validTo)}`].filter(Boolean).join(' ');
+      const score = f.score === undefined ? '' : ` · score ${f.score.toFixed(3)}`;
+      const status = f.invalidatedAt ? ' · superseded' : '';
+      return `- ${f.subject} · ${f.predicate} · ${f.object}${when ? ` (${when})` : ''}\n  id: ${f.id}${score}${status}`;
+    })
+    .join('\n');
+}
+
+const MAX_K = LIMITS.maxK;
+
+export const TOOLS: ToolDefinition[] = [
+  defineTool({
+    name: 'remember',
+    title: 'Remember',
+    description: 'Store one or more memories (facts about the user, decisions, notes) so they can be recalled later by meaning.',
+    input: z.strictObject({ memories: z.array(rememberItem).min(1).max(100) }),
+    async run(ops, ns, { memories }) {
+      const ids = await ops.writeMemories(ns, memories as MemoryRequest[]);
+      return { text: `Remembered ${ids.length} ${ids.length === 1 ? 'memory' : 'memories'}: ${ids.join(', ')}`, structured: { ids } };
+    },
+  }),
+  defineTool({
+    name: 'recall',
+    title: 'Recall',
+    description: 'Find the memories closest in meaning to a question, best first.',
+    input: z.strictObject({
+      query: queryBody.shape.query.unwrap().describe('What to look for, as a question or keywords.'),
+      k: z.int().min(1).max(100).default(5).describe('How many memories to return.'),
+      filter: whereFilter.optional(),
+    }),
+    async run(ops, ns, { query, k, filter }) {
+      const results = await ops.query(ns, { query, k, ...(filter && { filter }) });
+      return { text: formatHits(results), structured: { results } };
+    },
+  }),
+  defineTool({
+    name: 'forget',
+    title: 'Forget',
+    description: 'Delete memories by id, or every memory whose metadata matches a filter.',
+    input: z
+      .strictObject({
+        ids: z.array(memoryShape.id.unwrap()).min(1).max(1000).optional(),
+        filter: whereFilter.optional(),
+      })
+      .refine((a) => (a.ids === undefined) !== (a.filter === undefined), { message: 'Give exactly one of ids or filter.' }),
+    async run(ops, ns, { ids, filter }) {
+      const missing: string[] = [];
+      let deleted = 0;
+      const remove = async (targets: string[]) => {
+        for (const id of targets) {
+          try {
+            await ops.deleteMemory(ns, id);
+            deleted++;
+          } catch (error) {
+            if ((error as { code?: string }).code !== 'MEMORY_NOT_FOUND') throw error;
+            missing.push(id);
+          }
+        }
+      };
+      if (ids) await remove(ids);
+      if (filter) {
+        // No delete-by-filter endpoint yet: a filtered query (exact search over the matches) finds up to 1,000
+        // matching ids per round; each round deletes them, so the next finds the rest.
+        for (;;) {
+          const hits = await ops.query(ns, { query: 'memory', k: MAX_K, filter, include: [] });
+          await remove(hits.map((h) => h.id));
+          if (hits.length < MAX_K) break;
+        }
+      }
+      const note = missing.length > 0 ? ` (${missing.length} not found: ${missing.slice(0, 10).join(', ')})` : '';
+      return { text: `Forgot ${deleted} ${deleted === 1 ? 'memory' : 'memories'}${note}.`, structured: { deleted, missing } };
+    },
+  }),
+  defineTool({
+    name: 'add_facts',
+    title: 'Add facts',
+    description:
+      'Record facts as subject–predicate–object triples, e.g. {subject: "Ann", predicate: "lives_in", object: "Paris"}. mode "replace" supersedes the current object of the same subject and predicate.',
+    input: writeFactsBody,
+    async run(ops, ns, { facts }) {
+      const ids = await ops.writeFacts(ns, facts);
+      return { text: `Recorded ${ids.length} ${ids.length === 1 ? 'fact' : 'facts'}: ${ids.join(', ')}`, structured: { ids } };
+    },
+  }),
+  defineTool({
+    name: 'query_facts',
+    title: 'Query facts',
+    description: 'Read facts matching a subject, predicate and/or object (exact, case-insensitive). asOf: what held at a time; history: include superseded facts.',
+    input: z.strictObject({
+      subject: readFactsQuery.shape.subject,
+      predicate: readFactsQuery.shape.predicate,
+      object: readFactsQuery.shape.object,
+      asOf: readFactsQuery.shape.asOf,
+      knownAt: readFactsQuery.shape.knownAt,
+      history: z.boolean().optional(),
+      limit: z.int().min(1).max(1000).default(100),
+    }),
+    async run(ops, ns, args) {
+      const facts = await ops.readFacts(ns, args);
+      return { text: formatFacts(facts), structured: { facts } };
+    },
+  }),
+  defineTool({
+    name: 'search_facts',
+    title: 'Search facts',
+    description: 'Find the facts closest in meaning to a question, best first.',
+    input: z.strictObject({ ...searchFactsBody.shape, filter: whereFilter.optional() }),
+    async run(ops, ns, args) {
+      const results = await ops.searchFacts(ns, args);
+      return { text: formatFacts(results), structured: { results } };
+    },
+  }),
+];
+
