@@ -14,7 +14,11 @@ type Content = { type: string; text: string }[];
 
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
   const result = await client.callTool({ name, arguments: args });
-  return { ...result, text: (result.content as Content).map((c) => c.text).join('\n'), structured: result.structuredContent as any };
+  return {
+    isError: result.isError as boolean | undefined,
+    text: (result.content as Content).map((c) => c.text).join('\n'),
+    structured: result.structuredContent as any,
+  };
 }
 
 export function mcpSuite(label: string, harness: McpHarness): void {

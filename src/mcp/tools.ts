@@ -100,30 +100,8 @@ export const TOOLS: ToolDefinition[] = [
         filter: whereFilter.optional(),
       })
       .refine((a) => (a.ids === undefined) !== (a.filter === undefined), { message: 'Give exactly one of ids or filter.' }),
-    async run(ops, ns, { ids, filter }) {
-      const missing: string[] = [];
-      let deleted = 0;
-      const remove = async (targets: string[]) => {
-        for (const id of targets) {
-          try {
-            await ops.deleteMemory(ns, id);
-            deleted++;
-          } catch (error) {
-            if ((error as { code?: string }).code !== 'MEMORY_NOT_FOUND') throw error;
-            missing.push(id);
-          }
-        }
-      };
-      if (ids) await remove(ids);
-      if (filter) {
-        // No delete-by-filter endpoint yet: a filtered query (exact search over the matches) finds up to 1,000
-        // matching ids per round; each round deletes them, so the next finds the rest.
-        for (;;) {
-          const hits = await ops.query(ns, { query: 'memory', k: MAX_K, filter, include: [] });
-          await remove(hits.map((h) => h.id));
-          if (hits.length < MAX_K) break;
-        }
-      }
+    async run(ops, ns, args) {
+      const { deleted, missing } = await forgetMemories(ops, ns, args);
       const note = missing.length > 0 ? ` (${missing.length} not found: ${missing.slice(0, 10).join(', ')})` : '';
       return { text: `Forgot ${deleted} ${deleted === 1 ? 'memory' : 'memories'}${note}.`, structured: { deleted, missing } };
     },
@@ -169,3 +147,37 @@ export const TOOLS: ToolDefinition[] = [
   }),
 ];
 
+
+/**
+ * Deletes memories by id and/or by metadata filter (the CLI's forget uses it too). There is no delete-by-filter
+ * endpoint yet: a filtered query (exact search over the matches) finds up to 1,000 matching ids per round, each
+ * round deletes them, so the next finds the rest. Needs a namespace with an embedder for the filter path.
+ */
+export async function forgetMemories(
+  ops: MembankOps,
+  ns: string,
+  { ids, filter }: { ids?: string[]; filter?: Record<string, unknown> },
+): Promise<{ deleted: number; missing: string[] }> {
+  const missing: string[] = [];
+  let deleted = 0;
+  const remove = async (targets: string[]) => {
+    for (const id of targets) {
+      try {
+        await ops.deleteMemory(ns, id);
+        deleted++;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'MEMORY_NOT_FOUND') throw error;
+        missing.push(id);
+      }
+    }
+  };
+  if (ids) await remove(ids);
+  if (filter) {
+    for (;;) {
+      const hits = await ops.query(ns, { query: 'memory', k: MAX_K, filter, include: [] });
+      await remove(hits.map((h) => h.id));
+      if (hits.length < MAX_K) break;
+    }
+  }
+  return { deleted, missing };
+}
