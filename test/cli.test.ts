@@ -1,11 +1,11 @@
 /** The `membank` bin as a user runs it (a child process through src/cli/membank.mjs) against real services. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MembankClient } from '../src/client/index.js';
-import { startMembank, tempDir, type Running } from './helpers.js';
+import { exited, startMembank, tempDir, type Running } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', 'src', 'cli', 'membank.mjs');
 
@@ -135,6 +135,26 @@ describe('membank CLI', () => {
     const stats = JSON.parse((await membank(['stats', '-n', 'cli', '--json'], { env })).stdout);
     expect(stats.namespaces[0]).toMatchObject({ name: 'cli', count: 0, factCount: 2 });
     expect((await membank(['stats'], { env })).stdout).toMatch(/cli: 0 memories, 2 facts/);
+  });
+
+  it('serves with the server\'s own options, and stops on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ready = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /membank ready on (http:\/\/[\d.:]+)/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    });
+    const stats = await membank(['stats', '--url', ready]);
+    expect(stats.stdout).toMatch(/: ok, 0 namespaces/);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    const bad = await membank(['serve', '--port', 'x']);
+    expect(bad.code).toBe(2);
   });
 
   it('sends --api-key as a bearer token', async () => {
