@@ -11,6 +11,7 @@ import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
 import { createSqliteStore } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
@@ -33,6 +34,7 @@ export interface Overrides {
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
   const lock = lockDataDir(config.dataDir);
+  const metrics = createMetrics();
   let service: MemoryService;
   let store: Store;
   try {
@@ -44,7 +46,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service = await createMemoryService({
       dataDir: config.dataDir,
       store,
-      embedders:
+      // Timed and counted for /metrics.
+      embedders: meterEmbedders(
         overrides.embedders ??
         createEmbedderProvider(
           builtinEmbedders({
@@ -60,6 +63,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
             onNotice: (message) => logger.warn(message),
           }),
         ),
+      metrics),
       indexFactory: overrides.indexFactory ?? hnswIndexFactory,
       logger,
       defaultEmbedder: config.defaultEmbedder,
@@ -71,7 +75,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   }
 
   const facts = createFactService({ store, memories: service });
-  const app = createApp({ service, facts, logger, maxBodyBytes: config.maxBodyBytes });
+  const app = createApp({ service, facts, logger, maxBodyBytes: config.maxBodyBytes, metrics });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;

@@ -27,6 +27,8 @@ import type { MemoryService } from '../service/memory-service.js';
 import { createMcpRouter } from '../mcp/http.js';
 import { inProcessOps } from '../mcp/ops.js';
 import { errorHandler, fromZod } from './errors.js';
+import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
+import { createDocsRouter } from './openapi.js';
 import { factView, hitView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
@@ -35,6 +37,8 @@ export interface AppOptions {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Shared with the embedders' meter (server.ts); a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -67,10 +71,12 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions): express.Express {
+export function createApp({ service, facts, logger, maxBodyBytes, metrics = createMetrics() }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  metrics.watch(service);
+  app.use(requestObserver(metrics, logger));
   app.use(express.json({ limit: maxBodyBytes, strict: false }));
 
   app.get('/healthz', (_req, res) => {
@@ -217,6 +223,8 @@ export function createApp({ service, facts, logger, maxBodyBytes }: AppOptions):
   });
 
   app.use('/mcp', createMcpRouter({ ops: inProcessOps({ service, facts }), logger }));
+  app.get('/metrics', metricsHandler(metrics));
+  app.use(createDocsRouter());
 
   app.use((req: Request, _res: Response) => {
     throw new MembankError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`);
