@@ -35,6 +35,8 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       );
       const remember = tools.find((t) => t.name === 'remember')!;
       expect(remember.inputSchema).toMatchObject({ type: 'object', required: ['memories'] });
+      const hints = Object.fromEntries(tools.map((t) => [t.name, [t.annotations?.readOnlyHint, t.annotations?.destructiveHint]]));
+      expect(hints).toMatchObject({ recall: [true, false], read_graph: [true, false], remember: [false, false], forget: [false, true], delete_entities: [false, true] });
       await client.close();
     });
 
@@ -63,6 +65,21 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       const byId = await call(client, 'forget', { ids: ['bob-move', 'nope'] });
       expect(byId.structured).toEqual({ deleted: 1, missing: ['nope'] });
       expect((await harness.rest().getNamespace(ns)).count).toBe(0);
+      await client.close();
+    });
+
+    it('forgets by filter in a namespace without an embedder', async () => {
+      const ns = `${label}-vectors`;
+      await harness.rest().createNamespace({ name: ns, embedder: null, dimensions: 2 });
+      await harness.rest().writeMemories(ns, [
+        { id: 'a', vector: [1, 0], metadata: { tag: 'x' } },
+        { id: 'b', vector: [0, 1], metadata: { tag: 'y' } },
+        { id: 'c', vector: [1, 1], metadata: { tag: 'x' } },
+      ]);
+      const client = await harness.connect(ns);
+      const result = await call(client, 'forget', { filter: { tag: 'x' } });
+      expect(result.structured).toEqual({ deleted: 2, missing: [] });
+      expect((await harness.rest().listMemories(ns)).memories.map((m) => m.id)).toEqual(['b']);
       await client.close();
     });
 

@@ -92,7 +92,12 @@ const COMMANDS: Record<string, Command> = {
     options: { ...NAMESPACE, ...SERVICE },
     async run(ctx) {
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-      const server = createMcpServer({ ops: ctx.client(), namespace: ns(ctx) });
+      const server = createMcpServer({
+        ops: ctx.client(),
+        namespace: ns(ctx),
+        // stdout carries the protocol: diagnostics go to stderr, which hosts keep in their logs.
+        onUnexpectedError: (error, tool) => ctx.err.write(`membank mcp: ${tool} failed: ${error instanceof Error ? error.stack : String(error)}\n`),
+      });
       await server.connect(new StdioServerTransport());
       return -1; // serve until the host closes stdin
     },

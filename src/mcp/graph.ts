@@ -241,6 +241,7 @@ const json = (value: Record<string, unknown>): ToolResult => ({ text: JSON.strin
 export const GRAPH_TOOLS: ToolDefinition[] = [
   defineTool({
     name: 'create_entities',
+    effect: 'write',
     title: 'Create entities',
     description: 'Create multiple new entities in the knowledge graph',
     input: z.object({ entities: z.array(entitySchema) }),
@@ -248,6 +249,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'create_relations',
+    effect: 'write',
     title: 'Create relations',
     description: 'Create multiple new relations between entities in the knowledge graph. Relations should be in active voice',
     input: z.object({ relations: z.array(relationSchema) }),
@@ -255,6 +257,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'add_observations',
+    effect: 'write',
     title: 'Add observations',
     description: 'Add new observations to existing entities in the knowledge graph',
     input: z.object({
@@ -269,6 +272,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'delete_entities',
+    effect: 'delete',
     title: 'Delete entities',
     description: 'Delete multiple entities and their associated relations from the knowledge graph',
     input: z.object({ entityNames: z.array(z.string().min(1).max(1000)).describe('An array of entity names to delete') }),
@@ -279,6 +283,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'delete_observations',
+    effect: 'delete',
     title: 'Delete observations',
     description: 'Delete specific observations from entities in the knowledge graph',
     input: z.object({
@@ -296,6 +301,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'delete_relations',
+    effect: 'delete',
     title: 'Delete relations',
     description: 'Delete multiple relations from the knowledge graph',
     input: z.object({ relations: z.array(relationSchema).describe('An array of relations to delete') }),
@@ -306,6 +312,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'read_graph',
+    effect: 'read',
     title: 'Read graph',
     description: 'Read the entire knowledge graph',
     input: z.object({}),
@@ -313,6 +320,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'search_nodes',
+    effect: 'read',
     title: 'Search nodes',
     description: 'Search for nodes in the knowledge graph by meaning: matches entity names, types and observation content, best first',
     input: z.object({ query: z.string().min(1).max(10_000).describe('The search query to match against entity names, types, and observation content') }),
@@ -320,6 +328,7 @@ export const GRAPH_TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'open_nodes',
+    effect: 'read',
     title: 'Open nodes',
     description: 'Open specific nodes in the knowledge graph by their names',
     input: z.object({ names: z.array(z.string().min(1).max(1000)).describe('An array of entity names to retrieve') }),

@@ -18,7 +18,11 @@ export function createMcpRouter({ ops, logger }: { ops: MembankOps; logger: Logg
   router.post('/', async (req: Request, res: Response) => {
     const parsed = namespaceName.safeParse(req.query.namespace ?? 'default');
     if (!parsed.success) throw fromZod(parsed.error);
-    const server = createMcpServer({ ops, namespace: parsed.data });
+    const server = createMcpServer({
+      ops,
+      namespace: parsed.data,
+      onUnexpectedError: (error, tool) => logger.error({ err: error, tool, reqId: res.locals.requestId }, 'MCP tool failed'),
+    });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       transport.close().catch((error: unknown) => logger.warn({ err: error }, 'closing an MCP transport failed'));

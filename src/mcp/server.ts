@@ -4,7 +4,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { GRAPH_TOOLS } from './graph.js';
+import { GRAPH_TOOLS, GraphError } from './graph.js';
 import type { MembankOps } from './ops.js';
 import { TOOLS, type ToolDefinition } from './tools.js';
 
@@ -14,11 +14,13 @@ export interface McpServerOptions {
   /** Defaults to membank's own tools plus the reference memory server's. */
   tools?: ToolDefinition[];
   version?: string;
+  /** Called with failures that are not membank errors (bugs, broken connections), which deserve a log line. */
+  onUnexpectedError?: (error: unknown, tool: string) => void;
 }
 
 export const ALL_TOOLS: ToolDefinition[] = [...TOOLS, ...GRAPH_TOOLS];
 
-export function createMcpServer({ ops, namespace, tools = ALL_TOOLS, version = '0.1.0' }: McpServerOptions): McpServer {
+export function createMcpServer({ ops, namespace, tools = ALL_TOOLS, version = '0.1.0', onUnexpectedError }: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'membank', version });
   let ready: Promise<unknown> | undefined;
   const ensureNamespace = () => {
@@ -30,12 +32,15 @@ export function createMcpServer({ ops, namespace, tools = ALL_TOOLS, version = '
   };
 
   for (const tool of tools) {
-    server.registerTool(tool.name, { title: tool.title, description: tool.description, inputSchema: tool.input }, async (args: unknown) => {
+    const annotations = { readOnlyHint: tool.effect === 'read', destructiveHint: tool.effect === 'delete', openWorldHint: false };
+    const config = { title: tool.title, description: tool.description, inputSchema: tool.input, annotations };
+    server.registerTool(tool.name, config, async (args: unknown) => {
       try {
         await ensureNamespace();
         const { text, structured } = await tool.run(ops, namespace, args as never);
         return { content: [{ type: 'text', text }], structuredContent: structured } satisfies CallToolResult;
       } catch (error) {
+        if (typeof (error as { code?: unknown }).code !== 'string' && !(error instanceof GraphError)) onUnexpectedError?.(error, tool.name);
         return toolError(error);
       }
     });

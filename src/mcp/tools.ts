@@ -1,10 +1,11 @@
 /**
  * membank's own MCP tools. Each tool is one entry of TOOLS (name, description, input schema built from the REST
  * schemas' fields, and a run function over MembankOps), so a new capability (get_context, once the context
- * endpoint lands) is one more entry. Results are short text an LLM reads well, plus the same data as
- * structuredContent for programs.
+ * endpoint lands) is one more entry here, plus its method on MembankOps (the client's method, and a call to the
+ * service in inProcessOps). Results are short text an LLM reads well, plus the same data as structuredContent.
  */
 import { z } from 'zod';
+import { parseFilter, matchesFilter } from '../core/filter.js';
 import { LIMITS, memoryInput, queryBody, readFactsQuery, searchFactsBody, writeFactsBody } from '../api/schemas.js';
 import type { Fact, MemoryRequest, QueryResult } from '../client/types.js';
 import type { MembankOps } from './ops.js';
@@ -19,6 +20,8 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   title: string;
   description: string;
   input: S;
+  /** Hints for hosts: a read-only tool may run without asking; a destructive one deserves a confirmation. */
+  effect: 'read' | 'write' | 'delete';
   run(ops: MembankOps, namespace: string, args: z.output<S>): Promise<ToolResult>;
 }
 
@@ -68,6 +71,7 @@ const MAX_K = LIMITS.maxK;
 export const TOOLS: ToolDefinition[] = [
   defineTool({
     name: 'remember',
+    effect: 'write',
     title: 'Remember',
     description: 'Store one or more memories (facts about the user, decisions, notes) so they can be recalled later by meaning.',
     input: z.strictObject({ memories: z.array(rememberItem).min(1).max(100) }),
@@ -78,6 +82,7 @@ export const TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'recall',
+    effect: 'read',
     title: 'Recall',
     description: 'Find the memories closest in meaning to a question, best first.',
     input: z.strictObject({
@@ -92,6 +97,7 @@ export const TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'forget',
+    effect: 'delete',
     title: 'Forget',
     description: 'Delete memories by id, or every memory whose metadata matches a filter.',
     input: z
@@ -108,6 +114,7 @@ export const TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'add_facts',
+    effect: 'write',
     title: 'Add facts',
     description:
       'Record facts as subject–predicate–object triples, e.g. {subject: "Ann", predicate: "lives_in", object: "Paris"}. mode "replace" supersedes the current object of the same subject and predicate.',
@@ -119,6 +126,7 @@ export const TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'query_facts',
+    effect: 'read',
     title: 'Query facts',
     description: 'Read facts matching a subject, predicate and/or object (exact, case-insensitive). asOf: what held at a time; history: include superseded facts.',
     input: z.strictObject({
@@ -137,6 +145,7 @@ export const TOOLS: ToolDefinition[] = [
   }),
   defineTool({
     name: 'search_facts',
+    effect: 'read',
     title: 'Search facts',
     description: 'Find the facts closest in meaning to a question, best first.',
     input: z.strictObject({ ...searchFactsBody.shape, filter: whereFilter.optional() }),
@@ -173,11 +182,30 @@ export async function forgetMemories(
   };
   if (ids) await remove(ids);
   if (filter) {
-    for (;;) {
-      const hits = await ops.query(ns, { query: 'memory', k: MAX_K, filter, include: [] });
-      await remove(hits.map((h) => h.id));
-      if (hits.length < MAX_K) break;
+    try {
+      for (;;) {
+        const hits = await ops.query(ns, { query: 'memory', k: MAX_K, filter, include: [] });
+        await remove(hits.map((h) => h.id));
+        if (hits.length < MAX_K) break;
+      }
+    } catch (error) {
+      // A namespace without an embedder cannot run a text query: walk its memories and filter them here.
+      if ((error as { code?: string }).code !== 'NO_EMBEDDER') throw error;
+      await remove(await matchingByListing(ops, ns, filter));
     }
   }
   return { deleted, missing };
+}
+
+async function matchingByListing(ops: MembankOps, ns: string, filter: Record<string, unknown>): Promise<string[]> {
+  const parsed = parseFilter(filter);
+  if (!parsed.ok) throw Object.assign(new Error(parsed.message), { code: 'VALIDATION_FAILED' });
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ops.listMemories(ns, { limit: MAX_K, cursor });
+    for (const m of page.memories) if (matchesFilter(parsed.value, m.metadata)) ids.push(m.id);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
 }
