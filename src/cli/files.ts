@@ -3,7 +3,7 @@
  * documents. A glob is expanded here (Node 20 has no fs.glob) with `*`, `?` and `**`, so quoted globs work too.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import type { MemoryRequest } from '../client/types.js';
 
@@ -99,4 +99,27 @@ export function memoriesFromJson(content: string, kind: '.json' | '.jsonl', id: 
     if (record.vector !== undefined) memory.vector = record.vector as number[];
     return memory;
   });
+}
+
+/**
+ * A file's lines, read in 1 MiB chunks, synchronously: import writes them inside one SQLite transaction (which
+ * cannot await), and an export of many vectors can be larger than is sensible to hold in memory at once.
+ */
+export function* readLinesSync(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.alloc(1 << 20);
+  const decoder = new TextDecoder('utf-8');
+  let carry = '';
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      carry += decoder.decode(buffer.subarray(0, n), { stream: n > 0 });
+      const lines = carry.split('\n');
+      carry = n > 0 ? lines.pop()! : '';
+      yield* lines;
+      if (n === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

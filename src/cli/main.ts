@@ -14,7 +14,7 @@ import { cliEnvironment } from '../config.js';
 import { importReferenceJsonl } from '../mcp/graph.js';
 import { createMcpServer } from '../mcp/server.js';
 import { forgetMemories, formatFacts, formatHits } from '../mcp/tools.js';
-import { contentHash, expandInputs, fileId, memoriesFromJson } from './files.js';
+import { contentHash, expandInputs, fileId, memoriesFromJson, readLinesSync } from './files.js';
 import { progressLine } from './progress.js';
 
 export class UsageError extends Error {
@@ -319,17 +319,19 @@ ${SERVICE_HELP}`,
     async run(ctx) {
       const file = ctx.positionals[0];
       if (!file) throw new UsageError('Name the export file to import.');
-      const lines = readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line, i) => {
+      const lines = function* (): Generator<ExportLine> {
+        let n = 0;
+        for (const line of readLinesSync(file)) {
+          n++;
+          if (line.trim() === '') continue;
           try {
-            return JSON.parse(line) as ExportLine;
+            yield JSON.parse(line) as ExportLine;
           } catch {
-            throw new Error(`${file}: line ${i + 1} is not JSON.`);
+            throw new Error(`${file}: line ${n} is not JSON.`);
           }
-        });
-      const summary = importIntoDataDir(ctx.dataDir(), lines);
+        }
+      };
+      const summary = importIntoDataDir(ctx.dataDir(), lines());
       ctx.out.write(`Imported ${summary.namespaces} namespaces, ${summary.memories} memories and ${summary.facts} facts into ${ctx.dataDir()}; indexes are built at the next start.\n`);
     },
   },
