@@ -16,11 +16,12 @@ import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
 import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
-import { createFactService } from './service/fact-service.js';
+import { createFactService, type FactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
 
 export interface Membank {
   service: MemoryService;
+  facts: FactService;
   /** Starts serving HTTP; resolves with the URL once the port is bound. */
   listen(): Promise<string>;
   /** Stops accepting connections, finishes in-flight requests, checkpoints, and releases the data directory. */
@@ -89,6 +90,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
 
   return {
     service,
+    facts,
     listen() {
       return new Promise((resolve, reject) => {
         const s = app.listen(config.port, config.host, (error?: Error) => {

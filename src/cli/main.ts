@@ -10,7 +10,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { backupDataDir, exportDataDir, importIntoDataDir, restoreDataDir, type ExportLine } from '../adapters/sqlite/portable.js';
 import { MembankClient } from '../client/client.js';
 import type { DocumentRequest, MemoryRequest } from '../client/types.js';
-import { cliEnvironment } from '../config.js';
+import { cliEnvironment, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { createMembank } from '../server.js';
+import { inProcessOps, type MembankOps } from '../mcp/ops.js';
 import { importReferenceJsonl } from '../mcp/graph.js';
 import { createMcpServer } from '../mcp/server.js';
 import { forgetMemories, formatFacts, formatHits } from '../mcp/tools.js';
@@ -87,19 +90,53 @@ const COMMANDS: Record<string, Command> = {
   },
 
   mcp: {
-    summary: 'an MCP server on stdio for desktop hosts, talking to a running service',
-    usage: `membank mcp [--namespace NS] [--url URL]\n\n${NAMESPACE_HELP}\n${SERVICE_HELP}`,
-    options: { ...NAMESPACE, ...SERVICE },
+    summary: 'an MCP server on stdio for desktop hosts: over a running service, or embedded on a data directory',
+    usage: `membank mcp [--namespace NS] [--url URL | --data-dir DIR]
+
+  With --url (or by default) the tools call a running service. With --data-dir the server runs inside this
+  process on that data directory (no service needed; the directory must not be in use by one), with the
+  service's MEMBANK_* settings; its logs go to stderr.
+
+${NAMESPACE_HELP}
+${SERVICE_HELP}
+  --data-dir DIR      run embedded on this data directory`,
+    options: { ...NAMESPACE, ...SERVICE, ...DATA_DIR },
     async run(ctx) {
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+      const dataDir = str(ctx.values['data-dir']);
+      let ops: MembankOps = ctx.client();
+      let close = async () => {};
+      if (dataDir) {
+        const config = loadConfig(['--data-dir', dataDir]);
+        const membank = await createMembank(config, createLogger(config.logLevel, 'stderr'));
+        ops = inProcessOps(membank);
+        close = () => membank.close();
+      }
       const server = createMcpServer({
-        ops: ctx.client(),
+        ops,
         namespace: ns(ctx),
         // stdout carries the protocol: diagnostics go to stderr, which hosts keep in their logs.
         onUnexpectedError: (error, tool) => ctx.err.write(`membank mcp: ${tool} failed: ${error instanceof Error ? error.stack : String(error)}\n`),
       });
-      await server.connect(new StdioServerTransport());
-      return -1; // serve until the host closes stdin
+      const transport = new StdioServerTransport();
+      // The host ends the server by closing stdin (or by a signal): checkpoint and release the data directory.
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            ctx.err.write(`membank mcp: shutdown failed: ${(error as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.stdin.on('end', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      await server.connect(transport);
+      return -1;
     },
   },
 
