@@ -152,6 +152,17 @@ describe('retries', () => {
     front.server.close();
   });
 
+  it('gives up after timeoutMs with TIMEOUT', async () => {
+    const server = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const slow = new MembankClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 100, retries: 0 });
+    const started = Date.now();
+    await expect(slow.health()).rejects.toMatchObject({ status: 0, code: 'TIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    server.closeAllConnections();
+    server.close();
+  });
+
   it('sends the API key as a bearer token', async () => {
     let authorization: string | undefined;
     const server = createServer((req, res) => {

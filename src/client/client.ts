@@ -30,13 +30,13 @@ import type {
   SearchFactsRequest,
 } from './types.js';
 
-/** A failed call. `code` is the server's error code, or NETWORK_ERROR when no answer came. */
+/** A failed call. `code` is the server's error code, or NETWORK_ERROR / TIMEOUT when no answer came. */
 export class MembankError extends Error {
   override readonly name = 'MembankError';
   constructor(
     /** HTTP status; 0 when the server could not be reached. */
     readonly status: number,
-    readonly code: ErrorCode | 'NETWORK_ERROR' | 'UNEXPECTED_RESPONSE',
+    readonly code: ErrorCode | 'NETWORK_ERROR' | 'TIMEOUT' | 'UNEXPECTED_RESPONSE',
     message: string,
     readonly details?: unknown,
   ) {
@@ -60,6 +60,11 @@ export interface ClientOptions {
   /** First backoff delay; each retry doubles it, with jitter, up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Gives up on one attempt after this long (0: never). Large writes embed their texts before answering.
+   * @example { timeoutMs: 120_000 }
+   */
+  timeoutMs?: number;
   /** Another fetch (a proxy-aware one, or a test double). Defaults to the global fetch. */
   fetch?: typeof fetch;
 }
@@ -80,6 +85,7 @@ export class MembankClient {
       retries: options.retries ?? 3,
       backoffMs: options.backoffMs ?? 200,
       maxBackoffMs: options.maxBackoffMs ?? 5000,
+      timeoutMs: options.timeoutMs ?? 300_000,
       fetch: options.fetch ?? ((...args) => fetch(...args)),
       ...(options.apiKey !== undefined && { apiKey: options.apiKey }),
     };
@@ -99,8 +105,12 @@ export class MembankClient {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
-        response = await this.#options.fetch(target, { method, headers, body });
+        const signal = this.#options.timeoutMs > 0 ? AbortSignal.timeout(this.#options.timeoutMs) : undefined;
+        response = await this.#options.fetch(target, { method, headers, body, signal });
       } catch (error) {
+        if ((error as Error).name === 'TimeoutError') {
+          throw new MembankError(0, 'TIMEOUT', `membank at ${this.url} did not answer ${method} ${path} within ${this.#options.timeoutMs} ms.`);
+        }
         // A write may have reached the server before the connection broke, so only reads are retried.
         if (method === 'GET' && attempt < this.#options.retries) {
           await sleep(this.#delay(attempt, null));
