@@ -165,11 +165,13 @@ ${SERVICE_HELP}
 
 ${NAMESPACE_HELP}
   --batch N           memories per request (default 64)
+  --concurrency N     requests in flight (default 2)
 ${SERVICE_HELP}`,
-    options: { ...NAMESPACE, ...SERVICE, batch: { type: 'string' } },
+    options: { ...NAMESPACE, ...SERVICE, batch: { type: 'string' }, concurrency: { type: 'string' } },
     async run(ctx) {
       if (ctx.positionals.length === 0) throw new UsageError('Name the files, directories or globs to ingest.');
       const batch = positiveInt('batch', ctx.values.batch, 64);
+      const concurrency = positiveInt('concurrency', ctx.values.concurrency, 2);
       const { files, unmatched } = expandInputs(ctx.positionals);
       for (const input of unmatched) ctx.err.write(`membank: nothing to ingest in ${input} (supported: .txt .md .json .jsonl)\n`);
       if (files.length === 0) throw new Error('No files to ingest.');
@@ -206,17 +208,20 @@ ${SERVICE_HELP}`,
 
       const total = plans.reduce((n, p) => n + p.memories.length + p.documents.length, 0);
       const bar = progressLine(ctx.err, total);
-      for (const plan of plans) {
-        for (const document of plan.documents) {
-          await client.writeDocuments(namespace, [document]);
-          bar.advance(1);
-        }
-        for (let i = 0; i < plan.memories.length; i += batch) {
-          const slice = plan.memories.slice(i, i + batch);
-          await client.writeMemories(namespace, slice);
-          bar.advance(slice.length);
-        }
-      }
+      const slot = semaphore(concurrency);
+      // Requests run `concurrency` at a time (the service batches concurrent texts together), but a file's last
+      // record is written only after the rest of the file: its hash on that record is what marks the file done.
+      await Promise.all(
+        plans.map(async (plan) => {
+          const requests: (() => Promise<number>)[] = [
+            ...plan.documents.map((document) => async () => (await client.writeDocuments(namespace, [document]), 1)),
+            ...chunk(plan.memories, batch).map((slice) => async () => (await client.writeMemories(namespace, slice), slice.length)),
+          ];
+          const last = requests.pop();
+          await Promise.all(requests.map((request) => slot(async () => bar.advance(await request()))));
+          if (last) await slot(async () => bar.advance(await last()));
+        }),
+      );
       const { done, elapsedMs } = bar.finish();
       const seconds = elapsedMs / 1000;
       ctx.out.write(
@@ -397,6 +402,26 @@ ${SERVICE_HELP}`,
     },
   },
 };
+
+/** Runs at most `limit` tasks at a time. */
+function semaphore(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    // A finished task hands its slot straight to the next waiter, so no newcomer can slip in between.
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+const chunk = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 async function hasHash(client: MembankClient, namespace: string, id: string, hash: string): Promise<boolean> {
   try {
