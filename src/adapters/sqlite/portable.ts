@@ -102,10 +102,14 @@ export function importIntoDataDir(dataDir: string, lines: Iterable<ExportLine>):
     migrate(db);
     const columns = (table: string) => new Set((db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]));
     const known = { namespaces: columns('namespaces'), memories: columns('memories'), facts: columns('facts') };
+    const statements = new Map<string, Database.Statement>(); // rows of one table share their columns
     const insert = (table: keyof typeof known, row: Row, extra: Row): void => {
+      // Columns this database lacks (an export from a newer version) are left out rather than failing.
       const entries = [...Object.entries(row).filter(([key]) => known[table].has(key)), ...Object.entries(extra)];
       const sql = `INSERT INTO ${table} (${entries.map(([k]) => `"${k}"`).join(', ')}) VALUES (${entries.map(() => '?').join(', ')})`;
-      db.prepare(sql).run(...entries.map(([, v]) => decodeValue(v)));
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+      statement.run(...entries.map(([, v]) => decodeValue(v)));
     };
     const summary: ImportSummary = { namespaces: 0, memories: 0, facts: 0 };
     db.transaction(() => {
