@@ -33,3 +33,18 @@ it('uses the namespace "default" when none is given, and refuses a bad one', asy
   expect(bad.body.error.code).toBe('VALIDATION_FAILED');
   expect((await running.api.get('/mcp')).status).toBe(405);
 });
+
+it('refuses browser origins other than loopback and its own (DNS rebinding)', async () => {
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+  const post = (origin?: string) =>
+    fetch(`${running.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(origin && { origin }) },
+      body: JSON.stringify(initialize),
+    });
+  expect((await post('http://evil.example:8420')).status).toBe(403);
+  expect((await post('null')).status).toBe(403);
+  expect((await post('http://localhost:3000')).status).toBe(200);
+  expect((await post(running.url)).status).toBe(200);
+  expect((await post()).status).toBe(200);
+});

@@ -12,8 +12,31 @@ import { fromZod } from '../http/errors.js';
 import type { MembankOps } from './ops.js';
 import { createMcpServer } from './server.js';
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The MCP specification asks servers to check Origin against DNS rebinding: a web page whose name was made to
+ * resolve to 127.0.0.1 must not drive the tools. Clients outside browsers send no Origin; a browser page may
+ * use /mcp only from a loopback origin or the service's own.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  let hostname: string;
+  try {
+    ({ hostname } = new URL(origin));
+  } catch {
+    return false;
+  }
+  return LOOPBACK.has(hostname) || (host !== undefined && new URL(`http://${host}`).hostname === hostname);
+}
+
 export function createMcpRouter({ ops, logger }: { ops: MembankOps; logger: Logger }): express.Router {
   const router = express.Router();
+
+  router.use((req: Request, res: Response, next) => {
+    if (originAllowed(req.get('origin'), req.get('host'))) return next();
+    res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: `Origin ${req.get('origin')} may not use this MCP endpoint.` }, id: null });
+  });
 
   router.post('/', async (req: Request, res: Response) => {
     const parsed = namespaceName.safeParse(req.query.namespace ?? 'default');
