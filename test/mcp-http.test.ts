@@ -24,7 +24,7 @@ mcpSuite('http', {
 it('uses the namespace "default" when none is given, and refuses a bad one', async () => {
   const client = new Client({ name: 'membank-test', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp`)));
-  await client.callTool({ name: 'remember', arguments: { memories: [{ text: 'in the default namespace' }] } });
+  await client.callTool({ name: 'remember', arguments: { text: 'in the default namespace' } });
   expect((await running.api.get('/v1/namespaces/default')).body.count).toBe(1);
   await client.close();
 

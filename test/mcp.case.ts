@@ -34,7 +34,7 @@ export function mcpSuite(label: string, harness: McpHarness): void {
         ].sort(),
       );
       const remember = tools.find((t) => t.name === 'remember')!;
-      expect(remember.inputSchema).toMatchObject({ type: 'object', required: ['memories'] });
+      expect(remember.inputSchema).toMatchObject({ type: 'object', required: ['text'], additionalProperties: false });
       const hints = Object.fromEntries(tools.map((t) => [t.name, [t.annotations?.readOnlyHint, t.annotations?.destructiveHint]]));
       expect(hints).toMatchObject({ recall: [true, false], read_graph: [true, false], remember: [false, false], forget: [false, true], delete_entities: [false, true] });
       await client.close();
@@ -43,15 +43,12 @@ export function mcpSuite(label: string, harness: McpHarness): void {
     it('remembers, recalls and forgets in a namespace created on first use', async () => {
       const ns = `${label}-mem`;
       const client = await harness.connect(ns);
-      const stored = await call(client, 'remember', {
-        memories: [
-          { text: 'Ann adopted a puppy named Rex', metadata: { user: 'ann' } },
-          { text: 'Bob moved to Lisbon in spring', metadata: { user: 'bob' }, id: 'bob-move' },
-        ],
-      });
-      expect(stored.isError).toBeFalsy();
-      expect(stored.structured.ids).toHaveLength(2);
-      expect(stored.structured.ids[1]).toBe('bob-move');
+      const first = await call(client, 'remember', { text: 'Ann adopted a puppy named Rex', metadata: { user: 'ann' } });
+      expect(first.isError).toBeFalsy();
+      expect(first.text).toBe(`Remembered (id: ${first.structured.id}).`);
+      const second = await call(client, 'remember', { text: 'Bob moved to Lisbon in spring', metadata: { user: 'bob' }, id: 'bob-move', timestamp: '2024-04-01' });
+      expect(second.structured).toEqual({ id: 'bob-move' });
+      expect((await harness.rest().getMemory(ns, 'bob-move')).timestamp).toBe('2024-04-01T00:00:00.000Z');
       expect((await harness.rest().getNamespace(ns)).count).toBe(2);
 
       const recalled = await call(client, 'recall', { query: 'puppy named Rex', k: 1 });
@@ -87,6 +84,8 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       const client = await harness.connect(`${label}-bad`);
       const bad = await call(client, 'recall', { query: 'x', k: 0 });
       expect(bad.isError).toBe(true);
+      expect((await call(client, 'remember', { text: '   ' })).isError).toBe(true);
+      expect((await call(client, 'remember', { text: 'x', surprise: 1 })).isError).toBe(true);
       const badFilter = await call(client, 'recall', { query: 'x', filter: { a: { $regex: 'x' } } });
       expect(badFilter.isError).toBe(true);
       expect(badFilter.text).toContain('VALIDATION_FAILED');
@@ -94,7 +93,7 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       expect(missing.isError).toBe(true);
       expect(missing.text).toContain('Entity with name Ghost not found');
       // The server still works after those.
-      expect((await call(client, 'remember', { memories: [{ text: 'still here' }] })).isError).toBeFalsy();
+      expect((await call(client, 'remember', { text: 'still here' })).isError).toBeFalsy();
       await client.close();
     });
 
@@ -165,7 +164,7 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       const calls = Array.from({ length: 50 }, (_, i) => {
         switch (i % 3) {
           case 0:
-            return call(client, 'remember', { memories: [{ text: `parallel memory ${i}`, id: `p${i}` }] });
+            return call(client, 'remember', { text: `parallel memory ${i}`, id: `p${i}` });
           case 1:
             return call(client, 'add_observations', { observations: [{ entityName: 'Hub', contents: [`observation ${i}`] }] });
           default:

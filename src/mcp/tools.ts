@@ -73,11 +73,11 @@ export const TOOLS: ToolDefinition[] = [
     name: 'remember',
     effect: 'write',
     title: 'Remember',
-    description: 'Store one or more memories (facts about the user, decisions, notes) so they can be recalled later by meaning.',
-    input: z.strictObject({ memories: z.array(rememberItem).min(1).max(100) }),
-    async run(ops, ns, { memories }) {
-      const ids = await ops.writeMemories(ns, memories as MemoryRequest[]);
-      return { text: `Remembered ${ids.length} ${ids.length === 1 ? 'memory' : 'memories'}: ${ids.join(', ')}`, structured: { ids } };
+    description: 'Store a memory (something about the user, a decision, a note) so it can be recalled later by meaning. One memory per call; call it several times for several.',
+    input: rememberItem,
+    async run(ops, ns, memory) {
+      const [id] = await ops.writeMemories(ns, [memory as MemoryRequest]);
+      return { text: `Remembered (id: ${id}).`, structured: { id } };
     },
   }),
   defineTool({
