@@ -291,5 +291,8 @@ describe('import-graph', () => {
     const bad = await membank(['import-graph', file, '-n', 'kg', '--url', url]);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('membank import-graph: Line 1: expected type "entity" or "relation", got "person".');
+    writeFileSync(file, '{"type":"entity","name":"Ann","observations":[]}');
+    const incomplete = await membank(['import-graph', file, '-n', 'kg', '--url', url]);
+    expect(incomplete.stderr.trim()).toMatch(/^membank import-graph: Line 1: entityType: [^\n]+$/);
   });
 });

@@ -353,9 +353,15 @@ export async function importReferenceJsonl(ops: MembankOps, ns: string, text: st
       throw new GraphError(`Line ${i + 1} is not JSON.`);
     }
     const { type, ...rest } = record as { type?: string };
-    if (type === 'entity') entities.push(entitySchema.parse(rest));
-    else if (type === 'relation') relations.push(relationSchema.parse(rest));
-    else throw new GraphError(`Line ${i + 1}: expected type "entity" or "relation", got ${JSON.stringify(type)}.`);
+    const schema = type === 'entity' ? entitySchema : type === 'relation' ? relationSchema : undefined;
+    if (!schema) throw new GraphError(`Line ${i + 1}: expected type "entity" or "relation", got ${JSON.stringify(type)}.`);
+    const parsed = schema.safeParse(rest);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new GraphError(`Line ${i + 1}: ${issue.path.join('.') || type}: ${issue.message}`);
+    }
+    if (type === 'entity') entities.push(parsed.data as Entity);
+    else relations.push(parsed.data as Relation);
   });
   await graph.createEntities(entities);
   // An entity that already existed may still lack some of the file's observations.
