@@ -7,7 +7,7 @@
  * Export and backup only read; import and restore take the data directory's lock, so they never run beside
  * a service. Indexes are not exported: the service rebuilds a missing index from SQLite at start.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MembankError } from '../../core/errors.js';
@@ -181,12 +181,13 @@ export async function backupDataDir(dataDir: string, dest: string): Promise<{ by
 
 /** Copies one index's current file and its meta; false when a checkpoint replaced it meanwhile (it is rebuilt). */
 function copyIndex(from: string, to: string, meta: string): boolean {
-  let file: string;
   try {
-    file = String((JSON.parse(readFileSync(join(from, meta), 'utf8')) as { file?: unknown }).file ?? '');
+    // The meta as read once: copying the file again could pick up a newer checkpoint's meta naming another file.
+    const text = readFileSync(join(from, meta), 'utf8');
+    const file = String((JSON.parse(text) as { file?: unknown }).file ?? '');
     if (!file || file.includes('/')) return false;
     copyFileSync(join(from, file), join(to, file));
-    copyFileSync(join(from, meta), join(to, meta));
+    writeFileSync(join(to, meta), text);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
