@@ -127,3 +127,15 @@ export function loadConfig(
     help: parsed.values.help === true,
   };
 }
+
+/** What the `membank` CLI reads from the environment; its flags override these. */
+export interface CliEnvironment {
+  url?: string;
+  apiKey?: string;
+  dataDir?: string;
+}
+
+export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  return { url: pick('MEMBANK_URL'), apiKey: pick('MEMBANK_API_KEY'), dataDir: pick('MEMBANK_DATA_DIR') };
+}

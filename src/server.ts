@@ -11,18 +11,21 @@ import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
 import { createSqliteStore } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
 import type { VectorIndexFactory } from './ports/vector-index.js';
 import { lockDataDir } from './adapters/sqlite/data-dir-lock.js';
 import { MembankError } from './core/errors.js';
-import { createContextService } from './service/context-service.js';
+import { createContextService, type ContextService } from './service/context-service.js';
 import { createKeyService } from './service/key-service.js';
-import { createFactService } from './service/fact-service.js';
+import { createFactService, type FactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
 
 export interface Membank {
   service: MemoryService;
+  facts: FactService;
+  context: ContextService;
   /** Starts serving HTTP; resolves with the URL once the port is bound. */
   listen(): Promise<string>;
   /** Stops accepting connections, finishes in-flight requests, checkpoints, and releases the data directory. */
@@ -38,6 +41,7 @@ export interface Overrides {
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
   const lock = lockDataDir(config.dataDir);
+  const metrics = createMetrics();
   let service: MemoryService;
   let store: Store;
   try {
@@ -50,7 +54,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service = await createMemoryService({
       dataDir: config.dataDir,
       store,
-      embedders:
+      // Timed and counted for /metrics.
+      embedders: meterEmbedders(
         overrides.embedders ??
         createEmbedderProvider(
           builtinEmbedders({
@@ -66,6 +71,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
             onNotice: (message) => logger.warn(message),
           }),
         ),
+      metrics),
       indexFactory: overrides.indexFactory ?? hnswIndexFactory,
       logger,
       defaultEmbedder: config.defaultEmbedder,
@@ -80,7 +86,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   const facts = createFactService({ store, memories: service });
   const context = createContextService({ memories: service, facts });
   const keys = createKeyService(store.keys);
-  if (!isLoopback(config.host) && !(await keys.anyValid())) {
+  if (!isLoopback(config.host) && !(await keys.anyCreated())) {
     if (!config.insecureNoAuth) {
       await service.close();
       lock.release();
@@ -91,7 +97,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
-  const app = createApp({ service, facts, context, keys, rateLimit: config.rateLimit, logger, maxBodyBytes: config.maxBodyBytes });
+  const app = createApp({ service, facts, context, keys, rateLimit: config.rateLimit, logger, maxBodyBytes: config.maxBodyBytes, metrics });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;
@@ -105,6 +111,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
 
   return {
     service,
+    facts,
+    context,
     listen() {
       return new Promise((resolve, reject) => {
         const s = app.listen(config.port, config.host, (error?: Error) => {

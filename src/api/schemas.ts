@@ -252,7 +252,8 @@ const searchFields = {
 
 type SearchShape = { query?: string; vector?: number[]; mode?: (typeof SEARCH_MODES)[number]; after?: number; before?: number };
 
-const searchChecks = <T extends SearchShape>(schema: z.ZodType<T>) =>
+/** The checks every search body shares; zod 4 keeps the object's type (and `.shape`) through refinements. */
+const searchChecks = <S extends z.ZodType<SearchShape>>(schema: S): S =>
   schema
     .refine((q) => (q.query === undefined) !== (q.vector === undefined), {
       message: 'Give exactly one of query (a text) or vector.',

@@ -35,8 +35,12 @@ import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { KeyService } from '../service/key-service.js';
 import type { MemoryService } from '../service/memory-service.js';
+import { createMcpRouter } from '../mcp/http.js';
+import { inProcessOps } from '../mcp/ops.js';
 import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
+import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
+import { createDocsRouter } from './openapi.js';
 import { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
@@ -49,6 +53,8 @@ export interface AppOptions {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Shared with the embedders' meter (server.ts); a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -81,10 +87,12 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes }: AppOptions): express.Express {
+export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes, metrics = createMetrics() }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  metrics.watch(service);
+  app.use(requestObserver(metrics, logger));
   // Who is asking comes before reading what they sent.
   app.use(authenticate({ keys, rateLimit }));
   app.use(express.json({ limit: maxBodyBytes, strict: false }));
@@ -294,6 +302,10 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   });
+
+  app.use('/mcp', createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger }));
+  app.get('/metrics', metricsHandler(metrics));
+  app.use(createDocsRouter());
 
   app.use((req: Request, _res: Response) => {
     throw new MembankError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`);

@@ -1,6 +1,7 @@
 /**
- * Access control at the HTTP edge. With no valid API key in the database every request is open (a local
- * service); once one exists, every route but /healthz needs `Authorization: Bearer <key>`, each route needs a
+ * Access control at the HTTP edge. Until the first API key is created every request is open (a local
+ * service); from then on, every route but /healthz needs a valid `Authorization: Bearer <key>` (revoking the
+ * last key locks the service rather than opening it), each route needs a
  * role (read < write < admin), and a namespace the key's patterns do not cover answers 404, as if it did not
  * exist. Keys are read from SQLite on every request, so a revocation counts at once, also one made by
  * `membank keys revoke` in another process. Optional rate limit per key (per address when open).
@@ -38,7 +39,7 @@ export function authenticate(options: { keys: KeyService; rateLimit: number; clo
     if (req.path === '/healthz') return next();
     (async () => {
       let access: Access = OPEN_ACCESS;
-      if (await options.keys.anyValid()) {
+      if (await options.keys.anyCreated()) {
         const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
         const key = match ? await options.keys.verify(match[1]!) : undefined;
         if (!key) throw new MembankError('UNAUTHORIZED', match ? 'The API key is not valid (unknown, malformed or revoked).' : undefined);

@@ -75,7 +75,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       known = fromBodyParser(error as { type?: string; message?: string });
     }
     if (!known) {
-      logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
+      logger.error({ err: error, reqId: res.locals.requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
       known = new MembankError('INTERNAL');
     }
     const body: ErrorBody = { error: { code: known.code, message: known.message } };

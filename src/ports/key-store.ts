@@ -8,6 +8,9 @@ export interface KeyStore {
   list(): Promise<ApiKeyRecord[]>;
   /** Revokes a key; false when no valid key has that id. */
   revoke(id: string, at: number): Promise<boolean>;
-  /** Whether any valid key exists (then every route but /healthz needs one). */
-  anyValid(): Promise<boolean>;
+  /**
+   * Whether any key was ever created, revoked or not: then every route but /healthz needs a valid one.
+   * (Revoking the last key must lock the service, not open it.)
+   */
+  anyCreated(): Promise<boolean>;
 }

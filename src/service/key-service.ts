@@ -36,7 +36,7 @@ export function createKeyService(keys: KeyStore, clock: () => number = Date.now)
       if (!(await keys.revoke(id, clock()))) throw new MembankError('KEY_NOT_FOUND', `No valid key with id "${id}".`);
     },
 
-    anyValid: (): Promise<boolean> => keys.anyValid(),
+    anyCreated: (): Promise<boolean> => keys.anyCreated(),
   };
 }
 

@@ -25,7 +25,7 @@ export function createSqliteKeyStore(db: Database.Database): KeyStore {
     byHash: db.prepare('SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL'),
     list: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
     revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-    anyValid: db.prepare('SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)').pluck(),
+    anyCreated: db.prepare('SELECT EXISTS (SELECT 1 FROM api_keys)').pluck(),
   };
   return {
     async insert(key, hash) {
@@ -41,8 +41,8 @@ export function createSqliteKeyStore(db: Database.Database): KeyStore {
     async revoke(id, at) {
       return sql.revoke.run(at, id).changes > 0;
     },
-    async anyValid() {
-      return sql.anyValid.get() === 1;
+    async anyCreated() {
+      return sql.anyCreated.get() === 1;
     },
   };
 }

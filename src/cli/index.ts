@@ -1,0 +1,6 @@
+/** Entry of the `membank` command (loaded by membank.mjs through tsx). */
+import { run } from './main.js';
+
+const code = await run(process.argv.slice(2));
+// -1: the command serves (serve, mcp) and ends with its own exit.
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,314 @@
+/**
+ * MembankClient: one typed method per REST endpoint, on plain `fetch` (Node 18+ and browsers). Failures are
+ * MembankError with the HTTP status and the server's error code; 429 and 503 answers are retried with
+ * exponential backoff (honouring Retry-After), since both mean "try again later".
+ */
+import type {
+  ApiKey,
+  ChunkingRequest,
+  Context,
+  ContextRequest,
+  CreatedApiKey,
+  CreateKeyRequest,
+  CreateNamespaceRequest,
+  EraseRequest,
+  ForgetRequest,
+  ForgetResult,
+  MultiQueryRequest,
+  PatchNamespaceRequest,
+  DocumentRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  EntityGraph,
+  ErrorCode,
+  Fact,
+  FactCommandResult,
+  FactPatternRequest,
+  FactRequest,
+  Health,
+  Job,
+  Memory,
+  MemoryPage,
+  MemoryRequest,
+  ModelList,
+  Namespace,
+  NamespaceStats,
+  QueryRequest,
+  QueryResult,
+  ReadFactsRequest,
+  ScoredFact,
+  SearchFactsRequest,
+} from './types.js';
+
+/** A failed call. `code` is the server's error code, or NETWORK_ERROR / TIMEOUT when no answer came. */
+export class MembankError extends Error {
+  override readonly name = 'MembankError';
+  constructor(
+    /** HTTP status; 0 when the server could not be reached. */
+    readonly status: number,
+    readonly code: ErrorCode | 'NETWORK_ERROR' | 'TIMEOUT' | 'UNEXPECTED_RESPONSE',
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  /**
+   * The service's base URL.
+   * @example 'http://127.0.0.1:8420'
+   */
+  url?: string;
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /**
+   * Retries after a 429 or 503 answer (and after a network error on reads). 0 disables them.
+   * @example { retries: 5, backoffMs: 100 }
+   */
+  retries?: number;
+  /** First backoff delay; each retry doubles it, with jitter, up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /**
+   * Gives up on one attempt after this long (0: never). Large writes embed their texts before answering.
+   * @example { timeoutMs: 120_000 }
+   */
+  timeoutMs?: number;
+  /** Another fetch (a proxy-aware one, or a test double). Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+const RETRYABLE = new Set([429, 503]);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const seg = encodeURIComponent;
+
+type QueryValue = string | number | boolean | undefined;
+
+export class MembankClient {
+  readonly url: string;
+  readonly #options: Required<Omit<ClientOptions, 'apiKey' | 'url'>> & { apiKey?: string };
+
+  constructor(options: ClientOptions = {}) {
+    this.url = (options.url ?? 'http://127.0.0.1:8420').replace(/\/+$/, '');
+    this.#options = {
+      retries: options.retries ?? 3,
+      backoffMs: options.backoffMs ?? 200,
+      maxBackoffMs: options.maxBackoffMs ?? 5000,
+      timeoutMs: options.timeoutMs ?? 300_000,
+      fetch: options.fetch ?? ((...args) => fetch(...args)),
+      ...(options.apiKey !== undefined && { apiKey: options.apiKey }),
+    };
+  }
+
+  /** Sends one request; resolves with the parsed JSON answer (undefined for 204). */
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, QueryValue> } = {}): Promise<T> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) search.set(key, String(value));
+    const qs = search.toString();
+    const target = `${this.url}${path}${qs ? `?${qs}` : ''}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#options.apiKey) headers.authorization = `Bearer ${this.#options.apiKey}`;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        const signal = this.#options.timeoutMs > 0 ? AbortSignal.timeout(this.#options.timeoutMs) : undefined;
+        response = await this.#options.fetch(target, { method, headers, body, signal });
+      } catch (error) {
+        if ((error as Error).name === 'TimeoutError') {
+          throw new MembankError(0, 'TIMEOUT', `membank at ${this.url} did not answer ${method} ${path} within ${this.#options.timeoutMs} ms.`);
+        }
+        // A write may have reached the server before the connection broke, so only reads are retried.
+        if (method === 'GET' && attempt < this.#options.retries) {
+          await sleep(this.#delay(attempt, null));
+          continue;
+        }
+        throw new MembankError(0, 'NETWORK_ERROR', `Could not reach membank at ${this.url}: ${(error as Error).message}`);
+      }
+      if (RETRYABLE.has(response.status) && attempt < this.#options.retries) {
+        await response.body?.cancel();
+        await sleep(this.#delay(attempt, response.headers.get('retry-after')));
+        continue;
+      }
+      return this.#read<T>(response);
+    }
+  }
+
+  #delay(attempt: number, retryAfter: string | null): number {
+    const seconds = retryAfter === null ? NaN : Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, this.#options.maxBackoffMs);
+    const base = Math.min(this.#options.backoffMs * 2 ** attempt, this.#options.maxBackoffMs);
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  async #read<T>(response: Response): Promise<T> {
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new MembankError(response.status, 'UNEXPECTED_RESPONSE', `Expected JSON from membank, got: ${text.slice(0, 200)}`);
+    }
+    if (response.ok) return json as T;
+    const error = (json as { error?: { code?: ErrorCode; message?: string; details?: unknown } } | undefined)?.error;
+    if (error?.code) throw new MembankError(response.status, error.code, error.message ?? error.code, error.details);
+    throw new MembankError(response.status, 'UNEXPECTED_RESPONSE', `HTTP ${response.status}: ${text.slice(0, 200)}`);
+  }
+
+  // Service
+
+  health(): Promise<Health> {
+    return this.request('GET', '/healthz');
+  }
+
+  models(): Promise<ModelList> {
+    return this.request('GET', '/v1/models');
+  }
+
+  embeddings(body: EmbeddingsRequest): Promise<EmbeddingsResponse> {
+    return this.request('POST', '/v1/embeddings', { body });
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.request('GET', `/v1/jobs/${seg(id)}`);
+  }
+
+  // Namespaces
+
+  createNamespace(body: CreateNamespaceRequest): Promise<Namespace> {
+    return this.request('POST', '/v1/namespaces', { body });
+  }
+
+  async listNamespaces(): Promise<Namespace[]> {
+    return (await this.request<{ namespaces: Namespace[] }>('GET', '/v1/namespaces')).namespaces;
+  }
+
+  getNamespace(ns: string): Promise<NamespaceStats> {
+    return this.request('GET', `/v1/namespaces/${seg(ns)}`);
+  }
+
+  deleteNamespace(ns: string): Promise<void> {
+    return this.request('DELETE', `/v1/namespaces/${seg(ns)}`);
+  }
+
+  /** Changes a namespace's forgetting settings. */
+  patchNamespace(ns: string, body: PatchNamespaceRequest): Promise<Namespace> {
+    return this.request('PATCH', `/v1/namespaces/${seg(ns)}`, { body });
+  }
+
+  // Forgetting
+
+  /** Runs a forgetting policy now (or, with dryRun, lists what it would remove). */
+  forget(ns: string, body: ForgetRequest): Promise<ForgetResult> {
+    return this.request('POST', `/v1/namespaces/${seg(ns)}/forget`, { body });
+  }
+
+  /** Erases every memory matching the filter, whole documents included; resolves with how many. */
+  async erase(ns: string, filter: EraseRequest['filter']): Promise<number> {
+    return (await this.request<{ deleted: number }>('POST', `/v1/namespaces/${seg(ns)}/memories/delete`, { body: { filter } })).deleted;
+  }
+
+  // API keys (admin keys)
+
+  createKey(body: CreateKeyRequest): Promise<CreatedApiKey> {
+    return this.request('POST', '/v1/keys', { body });
+  }
+
+  async listKeys(): Promise<ApiKey[]> {
+    return (await this.request<{ keys: ApiKey[] }>('GET', '/v1/keys')).keys;
+  }
+
+  revokeKey(id: string): Promise<void> {
+    return this.request('DELETE', `/v1/keys/${seg(id)}`);
+  }
+
+  async reembed(ns: string, embedder: string): Promise<Job> {
+    return (await this.request<{ job: Job }>('POST', `/v1/namespaces/${seg(ns)}/reembed`, { body: { embedder } })).job;
+  }
+
+  // Memories and documents
+
+  async writeMemories(ns: string, memories: MemoryRequest[]): Promise<string[]> {
+    return (await this.request<{ ids: string[] }>('POST', `/v1/namespaces/${seg(ns)}/memories`, { body: { memories } })).ids;
+  }
+
+  listMemories(ns: string, options: { limit?: number; cursor?: string; vector?: boolean } = {}): Promise<MemoryPage> {
+    const query = { limit: options.limit, cursor: options.cursor, include: options.vector ? 'vector' : undefined };
+    return this.request('GET', `/v1/namespaces/${seg(ns)}/memories`, { query });
+  }
+
+  /** Every memory of a namespace, page by page. */
+  async *memories(ns: string, options: { pageSize?: number; vector?: boolean } = {}): AsyncGenerator<Memory> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listMemories(ns, { limit: options.pageSize ?? 500, cursor, vector: options.vector });
+      yield* page.memories;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  getMemory(ns: string, id: string, options: { vector?: boolean } = {}): Promise<Memory> {
+    return this.request('GET', `/v1/namespaces/${seg(ns)}/memories/${seg(id)}`, { query: { include: options.vector ? 'vector' : undefined } });
+  }
+
+  deleteMemory(ns: string, id: string): Promise<void> {
+    return this.request('DELETE', `/v1/namespaces/${seg(ns)}/memories/${seg(id)}`);
+  }
+
+  async writeDocuments(ns: string, documents: DocumentRequest[], chunking?: ChunkingRequest): Promise<{ id: string; chunks: string[] }[]> {
+    const body = chunking === undefined ? { documents } : { documents, chunking };
+    return (await this.request<{ documents: { id: string; chunks: string[] }[] }>('POST', `/v1/namespaces/${seg(ns)}/documents`, { body })).documents;
+  }
+
+  deleteDocument(ns: string, id: string): Promise<void> {
+    return this.request('DELETE', `/v1/namespaces/${seg(ns)}/documents/${seg(id)}`);
+  }
+
+  async query(ns: string, body: QueryRequest): Promise<QueryResult[]> {
+    return (await this.request<{ results: QueryResult[] }>('POST', `/v1/namespaces/${seg(ns)}/query`, { body })).results;
+  }
+
+  /** One search over several namespaces that share an embedder; each result names its namespace. */
+  async queryMany(body: MultiQueryRequest): Promise<(QueryResult & { namespace: string })[]> {
+    return (await this.request<{ results: (QueryResult & { namespace: string })[] }>('POST', '/v1/query', { body })).results;
+  }
+
+  /** The memories (and facts) for a prompt, as text within a token budget. */
+  context(ns: string, body: ContextRequest): Promise<Context> {
+    return this.request('POST', `/v1/namespaces/${seg(ns)}/context`, { body });
+  }
+
+  // Facts
+
+  async writeFacts(ns: string, facts: FactRequest[]): Promise<string[]> {
+    return (await this.request<{ ids: string[] }>('POST', `/v1/namespaces/${seg(ns)}/facts`, { body: { facts } })).ids;
+  }
+
+  async readFacts(ns: string, query: ReadFactsRequest = {}): Promise<Fact[]> {
+    return (await this.request<{ facts: Fact[] }>('GET', `/v1/namespaces/${seg(ns)}/facts`, { query: { ...query } })).facts;
+  }
+
+  async searchFacts(ns: string, body: SearchFactsRequest): Promise<ScoredFact[]> {
+    return (await this.request<{ results: ScoredFact[] }>('POST', `/v1/namespaces/${seg(ns)}/facts/search`, { body })).results;
+  }
+
+  deleteFact(ns: string, id: string): Promise<void> {
+    return this.request('DELETE', `/v1/namespaces/${seg(ns)}/facts/${seg(id)}`);
+  }
+
+  /** Deletes every fact matching the pattern; resolves with how many. */
+  async deleteFacts(ns: string, pattern: FactPatternRequest): Promise<number> {
+    return (await this.request<{ deleted: number }>('POST', `/v1/namespaces/${seg(ns)}/facts/delete`, { body: pattern })).deleted;
+  }
+
+  entity(ns: string, name: string, depth?: number): Promise<EntityGraph> {
+    return this.request('GET', `/v1/namespaces/${seg(ns)}/entities/${seg(name)}`, { query: { depth } });
+  }
+
+  async factCommands(ns: string, text: string): Promise<FactCommandResult[]> {
+    return (await this.request<{ results: FactCommandResult[] }>('POST', `/v1/namespaces/${seg(ns)}/facts/commands`, { body: { text } })).results;
+  }
+}

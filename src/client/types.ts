@@ -1,0 +1,94 @@
+/**
+ * The client's request and response types, derived from the server's own code so they are never written twice:
+ * request bodies are the zod schemas' input types, answers are the return types of the HTTP views. Type-only
+ * imports: nothing of the server (zod included) is loaded at run time.
+ */
+import type { z } from 'zod';
+import type {
+  chunkingOptions,
+  contextBody,
+  createKeyBody,
+  createNamespaceBody,
+  eraseBody,
+  forgetBody,
+  multiQueryBody,
+  patchNamespaceBody,
+  documentInput,
+  embeddingsBody,
+  factInput,
+  memoryInput,
+  queryBody,
+  readFactsQuery,
+  searchFactsBody,
+  deleteFactsBody,
+} from '../api/schemas.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from '../http/views.js';
+import type { ForgetOutcome, MemoryService, JobView } from '../service/memory-service.js';
+
+export type { ErrorCode };
+
+// Requests: what a caller may send (zod's input side: timestamps as ISO text or epoch ms, defaults optional).
+export type CreateNamespaceRequest = z.input<typeof createNamespaceBody>;
+export type MemoryRequest = z.input<typeof memoryInput>;
+export type DocumentRequest = z.input<typeof documentInput>;
+export type ChunkingRequest = z.input<typeof chunkingOptions>;
+export type QueryRequest = z.input<typeof queryBody>;
+export type FactRequest = z.input<typeof factInput>;
+/** Query-string parameters travel as text; the client accepts their natural types. */
+export type ReadFactsRequest = Omit<z.input<typeof readFactsQuery>, 'history' | 'limit'> & { history?: boolean; limit?: number };
+export type SearchFactsRequest = z.input<typeof searchFactsBody>;
+export type FactPatternRequest = z.input<typeof deleteFactsBody>;
+export type EmbeddingsRequest = z.input<typeof embeddingsBody>;
+export type MultiQueryRequest = z.input<typeof multiQueryBody>;
+export type ContextRequest = z.input<typeof contextBody>;
+export type PatchNamespaceRequest = z.input<typeof patchNamespaceBody>;
+export type ForgetRequest = z.input<typeof forgetBody>;
+export type EraseRequest = z.input<typeof eraseBody>;
+export type CreateKeyRequest = z.input<typeof createKeyBody>;
+
+// Answers: the views' shapes, as they arrive in JSON.
+export type Namespace = ReturnType<typeof namespaceView>;
+export type NamespaceStats = ReturnType<typeof namespaceStatsView>;
+export type Memory = ReturnType<typeof memoryView>;
+export type QueryResult = ReturnType<typeof hitView>;
+export type Fact = ReturnType<typeof factView>;
+export type ScoredFact = Fact & { score: number };
+export type Job = JobView;
+export type ForgetResult = ForgetOutcome;
+export type ApiKey = ReturnType<typeof keyView>;
+export type CreatedApiKey = ApiKey & { key: string };
+export interface Context {
+  context: string;
+  tokens: number;
+  memories: (Memory & { score: number; source: string })[];
+  facts: Fact[];
+}
+export type Health = ReturnType<MemoryService['health']>;
+
+export interface MemoryPage {
+  memories: Memory[];
+  nextCursor: string | null;
+}
+
+export interface EntityGraph {
+  nodes: { name: string }[];
+  edges: Fact[];
+}
+
+export type FactCommandResult =
+  | { command: string; ok: true; id: string }
+  | { command: string; ok: true; facts: Fact[] }
+  | { command: string; ok: false; error: string };
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+export interface ModelList {
+  object: 'list';
+  data: { id: string; object: 'model'; created: number; owned_by: string }[];
+}
