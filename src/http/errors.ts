@@ -66,6 +66,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let known: MembankError | undefined;
     if (error instanceof MembankError) known = error;
     else if (error instanceof ZodError) known = fromZod(error);
+    // The router throws a URIError when a path segment is not valid percent-encoded UTF-8 (`%E0%80%AF`).
+    else if (error instanceof URIError) known = new MembankError('VALIDATION_FAILED', `The path is not valid percent-encoded UTF-8: ${error.message}`);
     else if (typeof error === 'object' && error !== null && 'type' in error) {
       known = fromBodyParser(error as { type?: string; message?: string });
     }
