@@ -1,0 +1,143 @@
+/**
+ * Hostile input against the real HTTP server (issue 8): property-based requests to every route with adversarial
+ * paths, query strings, content types and bodies. Never a 5xx, always the JSON error shape, the server stays
+ * up, nothing leaks onto Object.prototype, and a canary namespace the requests cannot name is unchanged.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFilter } from '../src/core/filter.js';
+import { compileFilter } from '../src/adapters/sqlite/filter-sql.js';
+import { afterCase, bigCases, CANARY, describeCase, fuzzCase, send, TARGET, violation } from './fixtures/fuzz.js';
+import { type Api, type Running, startMembank } from './helpers.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
+
+/** Everything the canary holds, read through the API. */
+async function snapshot(api: Api) {
+  const stats = (await api.get(`/v1/namespaces/${CANARY}`)).body;
+  const memories = (await api.get(`/v1/namespaces/${CANARY}/memories?limit=1000&include=vector`)).body.memories;
+  const byText = (await api.post(`/v1/namespaces/${CANARY}/query`, { query: 'memory number 7', k: 5 })).body.results;
+  const byFilter = (await api.post(`/v1/namespaces/${CANARY}/query`, { query: 'memory', k: 50, filter: { user: 'ann' } })).body.results;
+  const facts = (await api.get(`/v1/namespaces/${CANARY}/facts?history=true`)).body.facts;
+  return { count: stats.count, facts: stats.factCount, elements: stats.index.elements, memories, byText, byFilter, factList: facts };
+}
+
+describe('hostile input', () => {
+  let m: Running;
+  let before: Awaited<ReturnType<typeof snapshot>>;
+  const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+
+  beforeAll(async () => {
+    m = await startMembank();
+    for (const name of [CANARY, TARGET]) {
+      expect((await m.api.post('/v1/namespaces', { name })).status).toBe(201);
+      const memories = Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { user: i % 2 ? 'ann' : 'bob', i } }));
+      expect((await m.api.post(`/v1/namespaces/${name}/memories`, { memories })).status).toBe(201);
+      const facts = [{ subject: 'ann', predicate: 'lives_in', object: 'paris' }, { subject: 'bob', predicate: 'likes', object: 'tea' }];
+      expect((await m.api.post(`/v1/namespaces/${name}/facts`, { facts })).status).toBe(201);
+    }
+    before = await snapshot(m.api);
+    expect(before.count).toBe(40);
+    expect(before.byFilter).toHaveLength(20);
+  });
+
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it(`answers ${RUNS} generated requests with 2xx or a JSON 4xx`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fuzzCase, async (c) => {
+        const r = await send(m.url, c);
+        await afterCase(m.url, c, r);
+        expect(violation(r), describeCase(c)).toBeUndefined();
+      }),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+
+  it('answers 10 MB strings in every position, and an oversized body, with a JSON 4xx', async () => {
+    for (const c of bigCases()) {
+      const r = await send(m.url, c);
+      expect(violation(r), `${c.method} ${c.path}`).toBeUndefined();
+      expect(r.status).toBeGreaterThanOrEqual(400);
+    }
+  }, 120_000);
+
+  it('stays up, pollutes no prototype, and leaves the canary namespace as it was', async () => {
+    expect((await m.api.get('/healthz')).status).toBe(200);
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(await snapshot(m.api)).toEqual(before);
+  });
+});
+
+describe('regressions found by the fuzzer', () => {
+  let m: Running;
+  beforeAll(async () => {
+    m = await startMembank();
+    await m.api.post('/v1/namespaces', { name: 'r' });
+  });
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it('answers a path that is not valid percent-encoded UTF-8 with 400, not 500', async () => {
+    for (const path of ['/v1/namespaces/r/memories/%E0%80%AF', '/v1/namespaces/%ED%A0%80', '/v1/namespaces/r/facts/%zz']) {
+      const r = await send(m.url, { method: path.endsWith('%zz') ? 'DELETE' : 'GET', path, contentType: undefined, body: undefined });
+      expect(r.status, path).toBe(400);
+      expect(JSON.parse(r.text).error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('percent-encoded') });
+    }
+  });
+
+  it('answers metadata nested past the stack with 400, and takes it at the documented depth', async () => {
+    // As JSON text: a client's JSON.stringify overflows on such values too.
+    const nested = (depth: number): string => '['.repeat(depth - 1) + '1' + ']'.repeat(depth - 1);
+    for (const depth of [33, 10_000, 100_000]) {
+      const r = await m.api.raw('POST', '/v1/namespaces/r/memories', `{"memories":[{"text":"deep","metadata":{"m":${nested(depth)}}}]}`);
+      expect(r.status, String(depth)).toBe(400);
+      expect(r.body.error.message).toContain('nests at most 32 levels');
+      const f = await m.api.raw('POST', '/v1/namespaces/r/facts', `{"facts":[{"subject":"s","predicate":"p","object":"o","metadata":{"m":${nested(depth)}}}]}`);
+      expect(f.status, String(depth)).toBe(400);
+    }
+    // The record itself is one level, so 31 more fit.
+    const ok = await m.api.raw('POST', '/v1/namespaces/r/memories', `{"memories":[{"id":"deep","text":"deep","metadata":{"m":${nested(31)}}}]}`);
+    expect(ok.status).toBe(201);
+    expect((await m.api.get('/v1/namespaces/r/memories/deep')).body.metadata).toEqual({ m: JSON.parse(nested(31)) });
+  });
+});
+
+describe('filters compile to parameterized SQL', () => {
+  const scalar = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean());
+  const field = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}(\.[A-Za-z0-9_-]{1,8}){0,2}$/);
+  const where: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    where: fc.oneof(
+      { depthSize: 'small' },
+      fc.dictionary(field, fc.oneof(scalar, fc.dictionary(fc.constantFrom('$eq', '$ne', '$gt', '$lt', '$in', '$nin'), fc.oneof(scalar, fc.array(scalar, { minLength: 1, maxLength: 3 })), { minKeys: 1, maxKeys: 1 })), { minKeys: 1, maxKeys: 3 }),
+      fc.record({ $and: fc.array(tie('where'), { minLength: 1, maxLength: 3 }) }),
+      fc.record({ $or: fc.array(tie('where'), { minLength: 1, maxLength: 3 }) }),
+    ),
+  })).where;
+
+  /** The same filter with every field name and value the caller chose replaced by a constant. */
+  function blank(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(blank);
+    if (typeof value === 'string') return 's';
+    if (typeof value === 'number') return 0;
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v], i) => [k.startsWith('$') ? k : `f${i}.${k.split('.').length}`, blank(v)]));
+  }
+
+  it('puts no field name or value of the caller into the SQL text', () => {
+    fc.assert(
+      fc.property(where, (filter) => {
+        const parsed = parseFilter(filter);
+        fc.pre(parsed.ok);
+        const blanked = parseFilter(blank(filter));
+        if (!parsed.ok || !blanked.ok) throw new Error('a filter that parses must parse blanked');
+        expect(compileFilter(parsed.value).sql).toBe(compileFilter(blanked.value).sql);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
