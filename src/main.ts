@@ -24,7 +24,8 @@ async function main(): Promise<number> {
   try {
     membank = await createMembank(config, logger);
   } catch (error) {
-    if (error instanceof MembankError && error.code === 'DATA_DIR_LOCKED') {
+    // Expected refusals (a locked data directory, a damaged database) are one line, not a stack trace.
+    if (error instanceof MembankError) {
       logger.fatal({ code: error.code }, error.message);
       process.stderr.write(`membank: ${error.message}\n`);
       return 1;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { builtinEmbedders, createEmbedderProvider } from './adapters/embedders/provider.js';
 import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
-import { createSqliteStore } from './adapters/sqlite/store.js';
+import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { EmbedderProvider } from './ports/embedder.js';
@@ -29,6 +29,8 @@ export interface Membank {
 export interface Overrides {
   embedders?: EmbedderProvider;
   indexFactory?: VectorIndexFactory;
+  /** Tests: called with the SQLite connection, to inject disk faults. */
+  onSqliteOpen?: SqliteStoreOptions['onOpen'];
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -40,6 +42,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       file: join(config.dataDir, 'membank.db'),
       synchronous: config.synchronous,
       onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
+      onOpen: overrides.onSqliteOpen,
     });
     service = await createMemoryService({
       dataDir: config.dataDir,

@@ -23,6 +23,9 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: 'The request body is larger than the configured limit.',
   UNSUPPORTED_MEDIA_TYPE: 'The request body must be JSON (Content-Type: application/json).',
   DATA_DIR_LOCKED: 'Another membank process holds this data directory.',
+  STORAGE_FULL: 'The disk holding the data directory is full: nothing was written. Reads still work; free some space and retry.',
+  STORAGE_UNAVAILABLE: 'The data directory cannot be written (read-only, locked or failing): nothing was written. Reads still work.',
+  DATABASE_CORRUPT: 'The database file is damaged; membank will not answer from it. Restore it from a backup.',
   SHUTTING_DOWN: 'The service is shutting down.',
   INTERNAL: 'An internal error occurred.',
 } as const;

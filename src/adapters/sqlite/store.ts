@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { MembankError } from '../../core/errors.js';
 import type { FilterNode } from '../../core/filter.js';
 import {
   asLabel,
@@ -36,6 +37,8 @@ export interface SqliteStoreOptions {
   mmapBytes?: number;
   /** Called with the names of migrations applied at open. */
   onMigrated?: (applied: string[]) => void;
+  /** Called with the open connection: the fault-injection seam of the disk-fault tests (max_page_count, query_only). */
+  onOpen?: (db: Database.Database) => void;
 }
 
 interface NamespaceRow {
@@ -108,10 +111,32 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
   };
 }
 
+/**
+ * Refuses a damaged database before anything reads or writes it: garbage in the header fails the first
+ * statement (SQLITE_NOTADB), damaged b-tree pages fail `quick_check`. Serving from it could answer wrong data.
+ */
+function checkIntact(db: Database.Database, file: string): void {
+  let problems: string[];
+  try {
+    db.pragma('journal_mode = WAL');
+    problems = (db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[]).map((row) => row.quick_check);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw error;
+    problems = [(error as Error).message];
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return;
+  db.close();
+  throw new MembankError(
+    'DATABASE_CORRUPT',
+    `The database ${file} is damaged (${problems.join('; ').replace(/\s*\n\s*/g, '; ')}); membank will not serve from it. Restore it from a backup.`,
+  );
+}
+
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(dirname(options.file), { recursive: true });
   const db = new Database(options.file);
-  db.pragma('journal_mode = WAL');
+  checkIntact(db, options.file);
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
@@ -121,6 +146,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('cache_size = -65536');
   const applied = migrate(db);
   options.onMigrated?.(applied);
+  options.onOpen?.(db);
 
   const sql = {
     insertNamespace: db.prepare(
