@@ -257,7 +257,15 @@ export async function createMemoryService(options: ServiceOptions) {
           hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
           settings: { ...DEFAULT_SETTINGS, facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) } },
         });
-        const { live } = await indexes.open(record);
+        let live: LiveIndex;
+        try {
+          ({ live } = await indexes.open(record));
+        } catch (error) {
+          // Its first checkpoint failed (a full disk): a namespace half-created would appear only after a restart.
+          await store.deleteNamespace(record.id);
+          indexes.removeFiles(record.id);
+          throw error;
+        }
         namespaces.set(record.name, { record, live, lock: new Mutex(), deleted: false });
         logger.info({ namespace: record.name, space: record.space, dimensions, embedder }, 'namespace created');
         return { namespace: record, created: true };
@@ -493,15 +501,22 @@ export async function createMemoryService(options: ServiceOptions) {
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
+      // A checkpoint that fails (a full disk) must not keep SQLite open: the changes are in SQLite, and the
+      // next start replays them from the last good checkpoint.
+      let failure: unknown;
       await namespaceLock.run(async () => {
         for (const state of namespaces.values()) {
           await state.lock.run(async () => {
             if (state.live.pending > 0) await indexes.checkpoint(state.record, state.live, await store.currentSeq());
+          }).catch((error: unknown) => {
+            logger.error({ err: error, namespace: state.record.name }, 'checkpoint at shutdown failed; the next start replays');
+            failure ??= error;
           });
         }
       });
       await embedders.close();
       await store.close();
+      if (failure !== undefined) throw failure;
     },
   };
 
