@@ -2,7 +2,7 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -104,10 +104,15 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
         if (timer) clearInterval(timer);
         if (server) {
           const s = server;
+          // Requests in flight finish; their keep-alive connections are closed as soon as they fall idle, rather
+          // than holding the shutdown until the client's keep-alive timeout.
+          const sweep = setInterval(() => s.closeIdleConnections(), 50);
+          s.on('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
           await new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
           });
+          clearInterval(sweep);
         }
         try {
           await service.close();
