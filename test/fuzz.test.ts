@@ -3,12 +3,13 @@
  * paths, query strings, content types and bodies. Never a 5xx, always the JSON error shape, the server stays
  * up, nothing leaks onto Object.prototype, and a canary namespace the requests cannot name is unchanged.
  */
+import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFilter } from '../src/core/filter.js';
 import { compileFilter } from '../src/adapters/sqlite/filter-sql.js';
 import { afterCase, bigCases, CANARY, describeCase, fuzzCase, send, TARGET, violation } from './fixtures/fuzz.js';
-import { type Api, type Running, startMembank } from './helpers.js';
+import { type Api, type Running, startMembank, tempDir } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
 
@@ -27,8 +28,10 @@ describe('hostile input', () => {
   let before: Awaited<ReturnType<typeof snapshot>>;
   const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
 
+  const dataDir = tempDir();
+
   beforeAll(async () => {
-    m = await startMembank();
+    m = await startMembank(dataDir);
     for (const name of [CANARY, TARGET]) {
       expect((await m.api.post('/v1/namespaces', { name })).status).toBe(201);
       const memories = Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { user: i % 2 ? 'ann' : 'bob', i } }));
@@ -69,6 +72,12 @@ describe('hostile input', () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(await snapshot(m.api)).toEqual(before);
+  });
+
+  it('names files after numeric ids only, so no namespace name or id reaches the file system', () => {
+    const files = readdirSync(dataDir, { recursive: true, encoding: 'utf8' });
+    const expected = /^(membank\.(db|db-wal|db-shm|lock|lock-journal|pid)|indexes|indexes\/ns-\d+\.(\d+\.idx|meta\.json)(\.tmp)?)$/;
+    expect(files.filter((file) => !expected.test(file))).toEqual([]);
   });
 });
 
