@@ -78,6 +78,12 @@ function fromStorage(error: { code?: unknown }): MembankError | undefined {
   return undefined;
 }
 
+/** body-parser's other client errors, such as a gzip or brotli body that does not decompress: a 400 it exposes. */
+function isUnreadableBody(error: unknown): error is { message: string } {
+  const e = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.status === 400 && e.expose === true && typeof e.message === 'string';
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     let known: MembankError | undefined;
@@ -91,6 +97,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       known = fromStorage(error as { code?: unknown });
       // The operator must see these: the client only learns that nothing was written.
       if (known) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'storage fault');
+    }
+    if (!known && isUnreadableBody(error)) {
+      known = new MembankError('VALIDATION_FAILED', `The request body could not be read: ${error.message}`);
     }
     if (!known) {
       logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
