@@ -4,6 +4,7 @@
  * up, nothing leaks onto Object.prototype, and a canary namespace the requests cannot name is unchanged.
  */
 import { readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFilter } from '../src/core/filter.js';
@@ -97,6 +98,21 @@ describe('regressions found by the fuzzer', () => {
       expect(r.status, path).toBe(400);
       expect(JSON.parse(r.text).error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('percent-encoded') });
     }
+  });
+
+  it('answers a compressed body that does not decompress with 400, not 500', async () => {
+    for (const [encoding, body] of [
+      ['gzip', Buffer.from('not gzip')],
+      ['br', Buffer.from('not brotli')],
+      ['deflate', Buffer.from('not deflate')],
+      ['gzip', gzipSync(Buffer.from('{"memories":[{"text":"cut short"}]}')).subarray(0, 15)],
+    ] as const) {
+      const r = await send(m.url, { method: 'POST', path: '/v1/namespaces/r/memories', contentType: 'application/json', contentEncoding: encoding, body });
+      expect(r.status, encoding).toBe(400);
+      expect(JSON.parse(r.text).error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('could not be read') });
+    }
+    const good = gzipSync(Buffer.from('{"memories":[{"id":"zipped","text":"gzip works"}]}'));
+    expect((await send(m.url, { method: 'POST', path: '/v1/namespaces/r/memories', contentType: 'application/json', contentEncoding: 'gzip', body: good })).status).toBe(201);
   });
 
   it('answers metadata nested past the stack with 400, and takes it at the documented depth', async () => {
