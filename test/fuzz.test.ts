@@ -60,6 +60,29 @@ describe('hostile input', () => {
     );
   }, 600_000);
 
+  it('answers requests sent 8 at a time the same way, and every index still agrees with SQLite', async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+    const cases = fc.sample(fuzzCase, { numRuns: Math.ceil(RUNS / 2), seed });
+    const problems: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < cases.length) {
+          const c = cases[next++]!;
+          const r = await send(m.url, c);
+          await afterCase(m.url, c, r);
+          const problem = violation(r);
+          if (problem) problems.push(`${describeCase(c)}: ${problem}`);
+        }
+      }),
+    );
+    expect(problems, `seed ${seed}`).toEqual([]);
+    for (const { name } of (await m.api.get('/v1/namespaces')).body.namespaces) {
+      const stats = (await m.api.get(`/v1/namespaces/${name}`)).body;
+      expect(stats.index.elements, name).toBe(stats.count);
+    }
+  }, 600_000);
+
   it('answers 10 MB strings in every position, and an oversized body, with a JSON 4xx', async () => {
     for (const c of bigCases()) {
       const r = await send(m.url, c);
