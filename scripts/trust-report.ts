@@ -109,6 +109,7 @@ const rows: [string, string][] = [
   ['memories checked top-1 for their own vector / missed', `${crash.selfTop1Checked} / ${crash.selfTop1Missed}`],
   ['lowest mean recall@10 vs exact search after a restart', crash.minRecall.toFixed(3)],
   ['queries during the loop / 5xx answers', `${crash.queriesDuringRun} / ${crash.fiveHundreds}`],
+  ['namespaces created / deleted during the loop (checked at each restart)', `${crash.namespacesCreated} / ${crash.namespacesDeleted}`],
   ['crash loop violations', String(crash.violations.length)],
   ['fuzz: cases run', `${fuzz.cases} (${fuzz.seconds.toFixed(0)} s, seed ${seed})`],
   ['fuzz: 2xx / 4xx answers', `${fuzz.twoHundreds} / ${fuzz.fourHundreds}`],

@@ -20,5 +20,7 @@ describe('crash loop', () => {
     expect(figures.fiveHundreds).toBe(0);
     expect(figures.loaded).toBe(20);
     expect(figures.minRecall).toBeGreaterThanOrEqual(0.9);
+    expect(figures.namespacesCreated).toBeGreaterThan(20);
+    expect(figures.namespacesDeleted).toBeGreaterThan(10);
   }, 240_000);
 });
