@@ -107,7 +107,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
           // Requests in flight finish; their keep-alive connections are closed as soon as they fall idle, rather
           // than holding the shutdown until the client's keep-alive timeout.
           const sweep = setInterval(() => s.closeIdleConnections(), 50);
-          s.on('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
+          // Before Express's listener, which may answer at once: a request on a kept-alive connection ends it.
+          s.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
           await new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
