@@ -13,7 +13,7 @@ import { createHashEmbedder } from '../src/adapters/embedders/hash-embedder.js';
 import { createEmbedderProvider, embedderTable } from '../src/adapters/embedders/provider.js';
 import { createMembank } from '../src/server.js';
 import { runCrashLoop } from '../test/fixtures/crash-loop.js';
-import { afterCase, bigCases, CANARY, fuzzCase, send, TARGET, violation } from '../test/fixtures/fuzz.js';
+import { afterCase, bigCases, CANARY, createTargets, fuzzCase, send, TARGET, violation } from '../test/fixtures/fuzz.js';
 
 const { values } = parseArgs({
   options: { kills: { type: 'string', default: '20' }, fuzz: { type: 'string', default: '20000' }, seed: { type: 'string', default: '8' } },
@@ -58,6 +58,7 @@ async function fuzzCampaign() {
     process.stderr.write(`  uncaught: ${error.stack}\n`);
   });
   const post = (path: string, value: unknown) => send(url, { method: 'POST', path, contentType: 'application/json', body: Buffer.from(JSON.stringify(value)) });
+  await createTargets(url);
   for (const name of [CANARY, TARGET]) {
     await post('/v1/namespaces', { name });
     await post(`/v1/namespaces/${name}/memories`, { memories: Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { i } })) });

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFilter } from '../src/core/filter.js';
 import { compileFilter } from '../src/adapters/sqlite/filter-sql.js';
-import { afterCase, bigCases, CANARY, describeCase, fuzzCase, send, TARGET, violation } from './fixtures/fuzz.js';
+import { afterCase, bigCases, CANARY, createTargets, describeCase, fuzzCase, send, TARGET, violation } from './fixtures/fuzz.js';
 import { type Api, type Running, startMembank, tempDir } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
@@ -33,8 +33,9 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     m = await startMembank(dataDir);
+    await createTargets(m.url);
     for (const name of [CANARY, TARGET]) {
-      expect((await m.api.post('/v1/namespaces', { name })).status).toBe(201);
+      expect((await m.api.post('/v1/namespaces', { name })).status).toBe(name === TARGET ? 200 : 201);
       const memories = Array.from({ length: 40 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { user: i % 2 ? 'ann' : 'bob', i } }));
       expect((await m.api.post(`/v1/namespaces/${name}/memories`, { memories })).status).toBe(201);
       const facts = [{ subject: 'ann', predicate: 'lives_in', object: 'paris' }, { subject: 'bob', predicate: 'likes', object: 'tea' }];
@@ -136,6 +137,21 @@ describe('regressions found by the fuzzer', () => {
     }
     const good = gzipSync(Buffer.from('{"memories":[{"id":"zipped","text":"gzip works"}]}'));
     expect((await send(m.url, { method: 'POST', path: '/v1/namespaces/r/memories', contentType: 'application/json', contentEncoding: 'gzip', body: good })).status).toBe(201);
+  });
+
+  it('refuses vectors whose float32 distances would overflow, rather than answering null distances', async () => {
+    for (const space of ['l2', 'ip', 'cosine']) {
+      const ns = `v-${space}`;
+      expect((await m.api.post('/v1/namespaces', { name: ns, embedder: null, dimensions: 2, space })).status).toBe(201);
+      expect((await m.api.post(`/v1/namespaces/${ns}/memories`, { memories: [{ id: 'ok', vector: [1, 0.5] }] })).status).toBe(201);
+      const write = await m.api.post(`/v1/namespaces/${ns}/memories`, { memories: [{ vector: [3e38, 3e38] }] });
+      expect(write.status, space).toBe(400);
+      expect(write.body.error).toMatchObject({ code: 'INVALID_VECTOR', message: expect.stringContaining('float32') });
+      expect((await m.api.post(`/v1/namespaces/${ns}/query`, { vector: [-3e38, 3e38] })).status, space).toBe(400);
+      const hits = (await m.api.post(`/v1/namespaces/${ns}/query`, { vector: [1e17, 1e17], k: 1 })).body.results;
+      expect(hits).toEqual([expect.objectContaining({ id: 'ok', score: expect.any(Number), distance: expect.any(Number) })]);
+    }
+    expect((await m.api.post('/v1/namespaces/v-cosine/query', { vector: [1e-40, 0] })).status).toBe(400);
   });
 
   it('answers metadata nested past the stack with 400, and takes it at the documented depth', async () => {
