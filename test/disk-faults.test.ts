@@ -6,7 +6,7 @@
  * `query_only` makes it refuse writes with SQLITE_READONLY); a failing index checkpoint through the index port.
  * Where this process may mount a small tmpfs (root with CAP_SYS_ADMIN), a real full disk is tested too.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hnswIndexFactory } from '../src/adapters/hnsw/hnsw-index.js';
 import type { VectorIndexFactory } from '../src/ports/vector-index.js';
-import { type Api, randomVectors, startMembank, tempDir } from './helpers.js';
+import { type Api, exited, randomVectors, serverCommand, startMembank, tempDir } from './helpers.js';
 
 const DIM = 16;
 
@@ -172,6 +172,23 @@ describe('a data directory that cannot be written', () => {
   });
 });
 
+describe('a data directory that cannot be used at start', () => {
+  async function startProcess(dir: string) {
+    const child = spawn(...serverCommand(['--port', '0', '--data-dir', dir, '--log-level', 'silent']));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return { code: await exited(child), stderr };
+  }
+
+  it('is refused with one line naming the directory and the cause', async () => {
+    const file = join(tempDir(), 'not-a-directory');
+    writeFileSync(file, '');
+    const run = await startProcess(join(file, 'data'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`membank: cannot use the data directory ${join(file, 'data')}: ENOTDIR: not a directory, mkdir '${join(file, 'data')}' (ENOTDIR)\n`);
+  });
+});
+
 /** The real HNSW index, whose checkpoint writes can be made to fail as on a full disk, leaving a torn file. */
 function failingSaves() {
   const control = {
@@ -288,6 +305,13 @@ describe.skipIf(!canMount)('a real full disk (a 4 MiB tmpfs)', () => {
         expect([507, 503]).toContain(refused?.status);
         expect(['STORAGE_FULL', 'STORAGE_UNAVAILABLE']).toContain(refused?.body.error.code);
         await expectConsistent(m.api, 'd', acked);
+
+        // A second instance cannot even start on the full disk, and says so in one line.
+        const blocked = spawn(...serverCommand(['--port', '0', '--data-dir', join(mountPoint, 'other'), '--log-level', 'silent']));
+        let stderr = '';
+        blocked.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        expect(await exited(blocked)).toBe(1);
+        expect(stderr).toMatch(/^membank: cannot use the data directory .*other: .* \((SQLITE_FULL|ENOSPC)\)\n$/);
 
         execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
         const more = batch('after', 20, 9999);
