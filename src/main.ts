@@ -24,9 +24,18 @@ async function main(): Promise<number> {
   try {
     membank = await createMembank(config, logger);
   } catch (error) {
-    if (error instanceof MembankError && (error.code === 'DATA_DIR_LOCKED' || error.code === 'INSECURE_BIND')) {
+    // Expected refusals (a locked data directory, a damaged database) are one line, not a stack trace.
+    if (error instanceof MembankError) {
       logger.fatal({ code: error.code }, error.message);
       process.stderr.write(`membank: ${error.message}\n`);
+      return 1;
+    }
+    // So is a data directory that cannot be used: a full or read-only disk, a path that is not a directory.
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof Error && typeof code === 'string' && /^(SQLITE_[A-Z_]+|E[A-Z]+)$/.test(code)) {
+      const message = `cannot use the data directory ${config.dataDir}: ${error.message.split('\n')[0]} (${code})`;
+      logger.fatal({ code }, message);
+      process.stderr.write(`membank: ${message}\n`);
       return 1;
     }
     throw error;

@@ -2,13 +2,13 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { builtinEmbedders, createEmbedderProvider } from './adapters/embedders/provider.js';
 import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
-import { createSqliteStore } from './adapters/sqlite/store.js';
+import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
@@ -37,6 +37,8 @@ export interface Overrides {
   indexFactory?: VectorIndexFactory;
   /** Epoch ms now, for tests that move time (forgetting). */
   clock?: () => number;
+  /** Tests: called with the SQLite connection, to inject disk faults. */
+  onSqliteOpen?: SqliteStoreOptions['onOpen'];
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -50,6 +52,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       synchronous: config.synchronous,
       onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
       onNotice: (message) => logger.warn(message),
+      onOpen: overrides.onSqliteOpen,
     });
     service = await createMemoryService({
       dataDir: config.dataDir,
@@ -129,10 +132,16 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
         if (timer) clearInterval(timer);
         if (server) {
           const s = server;
+          // Requests in flight finish; their keep-alive connections are closed as soon as they fall idle, rather
+          // than holding the shutdown until the client's keep-alive timeout.
+          const sweep = setInterval(() => s.closeIdleConnections(), 50);
+          // Before Express's listener, which may answer at once: a request on a kept-alive connection ends it.
+          s.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
           await new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
           });
+          clearInterval(sweep);
         }
         try {
           await service.close();

@@ -23,6 +23,8 @@ export const LIMITS = {
   maxDimensions: 4096,
   /** Bytes of one memory's metadata, as JSON. */
   maxMetadataBytes: 65_536,
+  /** Levels of nesting in metadata: validating deeper JSON recursively would exhaust the stack. */
+  maxMetadataDepth: 32,
   /** Results of one query. */
   maxK: 1000,
   /** Memories in one page of a listing. */
@@ -73,11 +75,32 @@ const timestamp = z.union([
     }),
 ]);
 
+/** How deeply arrays and objects nest, measured without recursion so that hostile depth cannot overflow the stack. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > LIMITS.maxMetadataDepth) break;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 const metadata = z
-  .record(z.string().min(1).max(128), z.json())
-  .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, {
-    message: `Metadata must be at most ${LIMITS.maxMetadataBytes} bytes as JSON.`,
-  });
+  .unknown()
+  .refine((m) => nestingDepth(m) <= LIMITS.maxMetadataDepth, {
+    message: `Metadata nests at most ${LIMITS.maxMetadataDepth} levels deep.`,
+  })
+  .pipe(
+    z
+      .record(z.string().min(1).max(128), z.json())
+      .refine((m) => JSON.stringify(m).length <= LIMITS.maxMetadataBytes, {
+        message: `Metadata must be at most ${LIMITS.maxMetadataBytes} bytes as JSON.`,
+      }),
+  );
 
 /** Checked in one pass rather than one zod schema per element: vectors are the bulk of a write. */
 const vector = z.custom<number[]>(

@@ -30,6 +30,28 @@ describe('checkVector', () => {
   });
 });
 
+describe('checkVector and float32 range', () => {
+  it('rejects lengths whose distances overflow float32, and cosine vectors too short to normalize', () => {
+    for (const space of ['l2', 'ip', 'cosine'] as const) {
+      expect(checkVector(space, 2, [3e38, 3e38]), space).toMatchObject({ ok: false, code: 'INVALID_VECTOR' });
+      expect(checkVector(space, 2, [1e18, 0]), space).toMatchObject({ ok: true });
+    }
+    expect(checkVector('cosine', 2, [1e-40, 0])).toMatchObject({ ok: false, code: 'INVALID_VECTOR' });
+    expect(checkVector('l2', 2, [1e-40, 0])).toMatchObject({ ok: true });
+  });
+
+  it('keeps every distance between accepted vectors finite in float32', () => {
+    const f32 = (x: number) => Math.fround(x);
+    const big = v(7e17, -7e17);
+    const other = v(-7e17, 7e17);
+    let squared = 0;
+    for (let i = 0; i < 2; i++) squared = f32(squared + f32(f32(big[i]! - other[i]!) ** 2));
+    expect(Number.isFinite(squared)).toBe(true);
+    expect(Number.isFinite(distance('l2', big, other))).toBe(true);
+    expect(Number.isFinite(distance('ip', big, other))).toBe(true);
+  });
+});
+
 describe('exactSearch', () => {
   it('returns the k nearest, best first', () => {
     const candidates = [v(0, 0), v(5, 5), v(1, 1), v(2, 2), v(-1, 0)].map((vector, i) => ({ label: asLabel(i), vector }));

@@ -41,7 +41,10 @@ export function scoreOf(space: Space, d: number): number {
   return space === 'l2' ? 1 / (1 + d) : 1 - d;
 }
 
-/** Checks that a vector can be stored in a space: right length, finite values, and not zero under cosine. */
+/** Vector lengths the float32 index can compare without overflow or underflow. */
+export const VECTOR_LIMITS = { maxNorm: 1e18, minCosineNorm: 1e-15 } as const;
+
+/** Checks that a vector can be stored in a space: right length, finite values, a length float32 can compare. */
 export function checkVector(space: Space, dimensions: number, vector: ArrayLike<number>): Result<Float32Array> {
   if (vector.length !== dimensions) {
     return fail('DIMENSION_MISMATCH', `Expected a vector of ${dimensions} dimensions, got ${vector.length}.`, {
@@ -56,8 +59,17 @@ export function checkVector(space: Space, dimensions: number, vector: ArrayLike<
       return fail('INVALID_VECTOR', `Vector value at position ${i} is not a finite float32 (${vector[i]}).`);
     }
   }
-  if (space === 'cosine' && norm(out) === 0) {
+  const length = norm(out);
+  if (space === 'cosine' && length === 0) {
     return fail('INVALID_VECTOR', 'A zero vector has no direction, so it cannot be compared by cosine.');
+  }
+  // The index computes in float32: past VECTOR_LIMITS.maxNorm squared distances and dot products overflow to
+  // Infinity, and below minCosineNorm normalizing underflows to zero; either way its answers would be wrong.
+  if (length > VECTOR_LIMITS.maxNorm) {
+    return fail('INVALID_VECTOR', `The vector's length is ${length.toPrecision(3)}; at most ${VECTOR_LIMITS.maxNorm} keeps float32 distances finite.`);
+  }
+  if (space === 'cosine' && length < VECTOR_LIMITS.minCosineNorm) {
+    return fail('INVALID_VECTOR', `The vector's length is ${length.toPrecision(3)}; cosine needs at least ${VECTOR_LIMITS.minCosineNorm} to normalize it in float32.`);
   }
   return ok(out);
 }

@@ -28,6 +28,9 @@ export const ERRORS = {
   RATE_LIMITED: 'Too many requests for this API key; retry after the time in Retry-After.',
   KEY_NOT_FOUND: 'No valid API key with that id exists.',
   INSECURE_BIND: 'Refusing to serve a non-loopback address without API keys.',
+  STORAGE_FULL: 'The disk holding the data directory is full: nothing was written. Reads still work; free some space and retry.',
+  STORAGE_UNAVAILABLE: 'The data directory cannot be written (read-only, locked or failing): nothing was written. Reads still work.',
+  DATABASE_CORRUPT: 'The database file is damaged; membank will not answer from it. Restore it from a backup.',
   SHUTTING_DOWN: 'The service is shutting down.',
   INTERNAL: 'An internal error occurred.',
 } as const;

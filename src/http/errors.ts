@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { type ErrorCode, MembankError } from '../core/errors.js';
+import { type ErrorCode, ERRORS, MembankError } from '../core/errors.js';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -29,6 +29,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   KEY_NOT_FOUND: 404,
   INSECURE_BIND: 500,
+  STORAGE_FULL: 507,
+  STORAGE_UNAVAILABLE: 503,
+  DATABASE_CORRUPT: 503,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
 };
@@ -66,13 +69,42 @@ function fromBodyParser(error: { type?: string; message?: string }): MembankErro
   }
 }
 
+/**
+ * Disk and database faults, from SQLite (better-sqlite3's `code`) or from the file system (index checkpoints):
+ * the client learns that nothing was written and whether waiting for space can help.
+ */
+function fromStorage(error: { code?: unknown }): MembankError | undefined {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (/^SQLITE_FULL$|^ENOSPC$|^EDQUOT$/.test(code)) return new MembankError('STORAGE_FULL');
+  if (/^SQLITE_(READONLY|IOERR|BUSY|LOCKED|CANTOPEN)|^(EROFS|EIO|EACCES|EPERM)$/.test(code)) {
+    return new MembankError('STORAGE_UNAVAILABLE', `${ERRORS.STORAGE_UNAVAILABLE} (${code})`);
+  }
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return new MembankError('DATABASE_CORRUPT');
+  return undefined;
+}
+
+/** body-parser's other client errors, such as a gzip or brotli body that does not decompress: a 400 it exposes. */
+function isUnreadableBody(error: unknown): error is { message: string } {
+  const e = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.status === 400 && e.expose === true && typeof e.message === 'string';
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     let known: MembankError | undefined;
     if (error instanceof MembankError) known = error;
     else if (error instanceof ZodError) known = fromZod(error);
+    // The router throws a URIError when a path segment is not valid percent-encoded UTF-8 (`%E0%80%AF`).
+    else if (error instanceof URIError) known = new MembankError('VALIDATION_FAILED', `The path is not valid percent-encoded UTF-8: ${error.message}`);
     else if (typeof error === 'object' && error !== null && 'type' in error) {
       known = fromBodyParser(error as { type?: string; message?: string });
+    } else if (typeof error === 'object' && error !== null && 'code' in error) {
+      known = fromStorage(error as { code?: unknown });
+      // The operator must see these: the client only learns that nothing was written.
+      if (known) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'storage fault');
+    }
+    if (!known && isUnreadableBody(error)) {
+      known = new MembankError('VALIDATION_FAILED', `The request body could not be read: ${error.message}`);
     }
     if (!known) {
       logger.error({ err: error, reqId: res.locals.requestId, method: req.method, url: req.originalUrl }, 'unhandled error');

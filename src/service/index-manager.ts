@@ -98,8 +98,10 @@ export function createIndexManager(options: IndexManagerOptions) {
       const code = (error as NodeJS.ErrnoException).code;
       return { problem: code === 'ENOENT' ? 'no saved index' : `unreadable index metadata (${String(error)})` };
     }
+    if (meta.format !== FORMAT) {
+      return { problem: `saved index is format ${String(meta.format)}, this version reads format ${FORMAT}` };
+    }
     if (
-      meta.format !== FORMAT ||
       meta.kind !== factory.kind ||
       meta.namespaceId !== ns.id ||
       meta.space !== ns.space ||
@@ -107,7 +109,7 @@ export function createIndexManager(options: IndexManagerOptions) {
       meta.m !== ns.hnsw.m ||
       meta.efConstruction !== ns.hnsw.efConstruction
     ) {
-      return { problem: 'saved index has other settings or format' };
+      return { problem: 'saved index has other settings' };
     }
     const file = join(dir, meta.file);
     if (!existsSync(file)) return { problem: 'saved index file is missing' };

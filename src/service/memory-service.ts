@@ -175,7 +175,15 @@ export async function createMemoryService(options: ServiceOptions) {
   const interrupted = await store.failInterruptedJobs('interrupted: the service stopped before the job finished');
   if (interrupted > 0) logger.warn({ jobs: interrupted }, 'marked interrupted jobs as failed');
 
-  const records = await store.listNamespaces();
+  let records = await store.listNamespaces();
+  // Deleting a namespace deletes the hidden one of its facts' sentences in a second transaction: a crash between
+  // the two leaves sentences of erased facts behind, which no API call could reach or delete. Finish the erase.
+  const ids = new Set(records.map((r) => r.id));
+  for (const orphan of records.filter((r) => r.name.startsWith(FACT_INDEX_PREFIX) && !ids.has(Number(r.name.slice(FACT_INDEX_PREFIX.length))))) {
+    await store.deleteNamespace(orphan.id);
+    logger.warn({ namespace: orphan.name }, 'deleted the fact index of a namespace deleted before a crash');
+  }
+  records = await store.listNamespaces();
   indexes.removeOrphans(new Set(records.map((r) => r.id)));
   for (const record of records) {
     const { live, report } = await indexes.open(record);
@@ -339,7 +347,15 @@ export async function createMemoryService(options: ServiceOptions) {
             forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
           },
         });
-        const { live } = await indexes.open(record);
+        let live: LiveIndex;
+        try {
+          ({ live } = await indexes.open(record));
+        } catch (error) {
+          // Its first checkpoint failed (a full disk): a namespace half-created would appear only after a restart.
+          await store.deleteNamespace(record.id);
+          indexes.removeFiles(record.id);
+          throw error;
+        }
         const state: NamespaceState = { record, live, lock: new Mutex(), deleted: false, expiring: new Map() };
         namespaces.set(record.name, state);
         schedulePruning(state);
@@ -603,15 +619,22 @@ export async function createMemoryService(options: ServiceOptions) {
       for (const state of namespaces.values()) state.pruning?.stop();
       await flushing;
       await flushRecalls().catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'));
+      // A checkpoint that fails (a full disk) must not keep SQLite open: the changes are in SQLite, and the
+      // next start replays them from the last good checkpoint.
+      let failure: unknown;
       await namespaceLock.run(async () => {
         for (const state of namespaces.values()) {
           await state.lock.run(async () => {
             if (state.live.pending > 0) await indexes.checkpoint(state.record, state.live, await store.currentSeq());
+          }).catch((error: unknown) => {
+            logger.error({ err: error, namespace: state.record.name }, 'checkpoint at shutdown failed; the next start replays');
+            failure ??= error;
           });
         }
       });
       await embedders.close();
       await store.close();
+      if (failure !== undefined) throw failure;
     },
   };
 

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { anyTermQuery } from '../../core/keywords.js';
 import type { Scope } from '../../core/scope.js';
+import { MembankError } from '../../core/errors.js';
 import {
   asLabel,
   DEFAULT_FORGETTING,
@@ -52,6 +53,8 @@ export interface SqliteStoreOptions {
   onMigrated?: (applied: string[]) => void;
   /** Told about repairs and conversions made at open (full-text index rebuilt, vacuum mode changed). */
   onNotice?: (message: string) => void;
+  /** Called with the open connection: the fault-injection seam of the disk-fault tests (max_page_count, query_only). */
+  onOpen?: (db: Database.Database) => void;
 }
 
 /** The full-text row of a memory, as migrations/004_full_text_search.sql's triggers write it. */
@@ -219,15 +222,37 @@ function toNamespace(row: NamespaceRow): NamespaceRecord {
   };
 }
 
+/**
+ * Refuses a damaged database before anything reads or writes it: garbage in the header fails the first
+ * statement (SQLITE_NOTADB), damaged b-tree pages fail `quick_check`. Serving from it could answer wrong data.
+ */
+function checkIntact(db: Database.Database, file: string): void {
+  let problems: string[];
+  try {
+    db.pragma('journal_mode = WAL');
+    problems = (db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[]).map((row) => row.quick_check);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw error;
+    problems = [(error as Error).message];
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return;
+  db.close();
+  throw new MembankError(
+    'DATABASE_CORRUPT',
+    `The database ${file} is damaged (${problems.join('; ').replace(/\s*\n\s*/g, '; ')}); membank will not serve from it. Restore it from a backup.`,
+  );
+}
+
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(dirname(options.file), { recursive: true });
   const db = new Database(options.file);
+  checkIntact(db, options.file);
   // Erased memories must not linger: deleted content is overwritten with zeros (secure_delete), and freed pages
   // can be returned to the file system (incremental auto-vacuum; set before the first table, or by one VACUUM).
   db.pragma('secure_delete = ON');
   const fresh = (db.prepare('SELECT COUNT(*) FROM sqlite_master').pluck().get() as number) === 0;
   if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
-  db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
@@ -243,6 +268,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     options.onNotice?.('database converted to incremental auto-vacuum (one VACUUM), so that erased data can be compacted away');
   }
   checkFullText(db, options.onNotice);
+  options.onOpen?.(db);
 
   const sql = {
     insertNamespace: db.prepare(
