@@ -14,6 +14,7 @@ import { createEmbedderProvider, embedderTable } from '../src/adapters/embedders
 import { createMembank } from '../src/server.js';
 import { runCrashLoop } from '../test/fixtures/crash-loop.js';
 import { afterCase, bigCases, CANARY, createTargets, fuzzCase, send, TARGET, violation } from '../test/fixtures/fuzz.js';
+import { probeIsolation } from '../test/fixtures/isolation.js';
 
 const { values } = parseArgs({
   options: { kills: { type: 'string', default: '20' }, fuzz: { type: 'string', default: '20000' }, seed: { type: 'string', default: '8' } },
@@ -65,7 +66,7 @@ async function fuzzCampaign() {
   }
   const canary = async () => {
     const stats = JSON.parse((await send(url, { method: 'GET', path: `/v1/namespaces/${CANARY}`, contentType: undefined, body: undefined })).text);
-    const hits = JSON.parse((await post(`/v1/namespaces/${CANARY}/query`, { query: 'memory number 7', k: 5 })).text);
+    const hits = JSON.parse((await post(`/v1/namespaces/${CANARY}/query`, { query: 'memory number 7', k: 5, reinforce: false })).text);
     return JSON.stringify([stats.count, stats.index.elements, hits.results]);
   };
   const before = await canary();
@@ -95,10 +96,48 @@ async function fuzzCampaign() {
   return { ...tally, crashes, healthy, canaryUnchanged, examples, seconds: (performance.now() - started) / 1000 };
 }
 
+/** A tenant-A key against tenant B's namespace on every route (REST and /mcp): all refused, B unchanged. */
+async function isolationCampaign() {
+  const dataDir = tempDir();
+  const embedders = createEmbedderProvider(
+    embedderTable({ 'hash-64': { dimensions: 64, revision: 'hash-v1', create: async () => createHashEmbedder(64) } }),
+    ['hash-64'],
+  );
+  const config = {
+    host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' as const, maxBodyBytes: 16 * 1024 * 1024, checkpointIntervalSeconds: 0, synchronous: 'normal' as const,
+    exactSearchThreshold: 2000, defaultEmbedder: 'hash-64', device: 'cpu' as const, modelsDir: join(dataDir, 'models'), allowRemoteModels: false,
+    openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false,
+  };
+  const membank = await createMembank(config, pino({ level: 'silent' }), { embedders });
+  const url = await membank.listen();
+  const call = async (key: string | null, method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }) };
+    const response = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return (await response.json()) as Record<string, any>;
+  };
+  const admin = (await call(null, 'POST', '/v1/keys', { role: 'admin' })).key as string;
+  for (const tenant of ['tenant-a', 'tenant-b']) {
+    await call(admin, 'POST', '/v1/namespaces', { name: `${tenant}.notes` });
+    await call(admin, 'POST', `/v1/namespaces/${tenant}.notes/memories`, {
+      memories: [{ id: 'm1', text: `${tenant} secret plan`, metadata: { tenant: `${tenant}.notes` } }, { id: 'm2', text: `${tenant} lunch` }],
+    });
+    await call(admin, 'POST', `/v1/namespaces/${tenant}.notes/documents`, { documents: [{ id: 'doc', text: `${tenant} handbook` }] });
+    await call(admin, 'POST', `/v1/namespaces/${tenant}.notes/facts`, { facts: [{ subject: `${tenant}.notes`, predicate: 'owns', object: 'plan' }] });
+  }
+  const before = JSON.stringify(await call(admin, 'GET', '/v1/namespaces/tenant-b.notes/memories?include=vector'));
+  const keyA = (await call(admin, 'POST', '/v1/keys', { role: 'write', namespaces: ['tenant-a.*'] })).key as string;
+  const result = await probeIsolation(url, keyA, 'tenant-a.notes', 'tenant-b.notes');
+  const unchanged = JSON.stringify(await call(admin, 'GET', '/v1/namespaces/tenant-b.notes/memories?include=vector')) === before;
+  await membank.close();
+  return { ...result, unchanged };
+}
+
 process.stderr.write(`crash loop: ${kills} SIGKILLs\n`);
 const crash = await crashLoop();
 process.stderr.write(`fuzz campaign: ${fuzzRuns} generated cases + ${bigCases().length} large bodies\n`);
 const fuzz = await fuzzCampaign();
+process.stderr.write('isolation probes\n');
+const isolation = await isolationCampaign();
 for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 
 const rows: [string, string][] = [
@@ -119,10 +158,12 @@ const rows: [string, string][] = [
   ['fuzz: requests without an answer', String(fuzz.noAnswer)],
   ['fuzz: server crashes', String(fuzz.crashes)],
   ['fuzz: healthy afterwards / canary unchanged', `${fuzz.healthy ? 'yes' : 'NO'} / ${fuzz.canaryUnchanged ? 'yes' : 'NO'}`],
+  ["isolation: probes of tenant B's namespace with a tenant-A key (REST and /mcp)", String(isolation.probes)],
+  ['isolation: probes answered other than 404 (403 for a namespace delete) / B changed', `${isolation.leaks.length} / ${isolation.unchanged ? 'no' : 'YES'}`],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(`\n| ${'what'.padEnd(width)} | figure |\n|${'-'.repeat(width + 2)}|--------|\n`);
 for (const [k, v] of rows) process.stdout.write(`| ${k.padEnd(width)} | ${v} |\n`);
-for (const line of [...crash.violations.slice(0, 10), ...fuzz.examples]) process.stdout.write(`  ${line}\n`);
-const failed = crash.violations.length > 0 || fuzz.fiveHundreds > 0 || fuzz.badShape > 0 || fuzz.noAnswer > 0 || fuzz.crashes > 0 || !fuzz.healthy || !fuzz.canaryUnchanged;
+for (const line of [...crash.violations.slice(0, 10), ...fuzz.examples, ...isolation.leaks]) process.stdout.write(`  ${line}\n`);
+const failed = isolation.leaks.length > 0 || !isolation.unchanged || crash.violations.length > 0 || fuzz.fiveHundreds > 0 || fuzz.badShape > 0 || fuzz.noAnswer > 0 || fuzz.crashes > 0 || !fuzz.healthy || !fuzz.canaryUnchanged;
 process.exit(failed ? 1 : 0);

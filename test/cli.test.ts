@@ -273,7 +273,9 @@ describe('export, import, backup, restore', () => {
     const live = await startMembank(dataDir);
     const c = new MembankClient({ url: live.url });
     await c.createNamespace({ name: 'b' });
-    await c.writeMemories('b', Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}` })));
+    await c.writeMemories('b', Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { i }, importance: (i % 5) / 4 })));
+    await c.writeFacts('b', [{ subject: 'Ann', predicate: 'lives_in', object: 'Oslo' }]);
+    await c.writeFacts('b', [{ subject: 'Ann', predicate: 'lives_in', object: 'Rome', mode: 'replace' }]);
     await live.membank.service.checkpoint();
 
     // Writes keep coming while the backup runs: the copy holds a consistent prefix of them.
@@ -290,7 +292,13 @@ describe('export, import, backup, restore', () => {
     writing = false;
     await writer;
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(/^Backed up .* 1 index files/);
+    expect(backup.stdout).toMatch(/^Backed up .* 2 index files/); // the memories' and the facts' sentences'
+    const all = async (client: MembankClient) => {
+      const memories = new Map<string, unknown>();
+      for await (const m of client.memories('b', { vector: true })) memories.set(m.id, m);
+      return { memories, facts: await client.readFacts('b', { history: true }) };
+    };
+    const original = await all(c);
     await live.close();
 
     const restoredDir = join(tempDir(), 'restored');
@@ -307,7 +315,13 @@ describe('export, import, backup, restore', () => {
     // The index agrees with SQLite: every memory is found by its own text.
     expect((await r.getNamespace('b')).index.elements).toBe(count);
     // (The hash embedder of the tests maps "memory number 150" and "…128" to the same vector: ask for a few.)
-    expect((await r.query('b', { query: 'memory number 150', k: 3 })).map((h) => h.id)).toContain('m150');
+    expect((await r.query('b', { query: 'memory number 150', k: 3, reinforce: false })).map((h) => h.id)).toContain('m150');
+    // Every restored memory (text, metadata, vector, times, strength) and every fact (history too) is the original's.
+    const copy = await all(r);
+    expect(copy.memories.size).toBe(count);
+    for (const [id, memory] of copy.memories) expect(memory, id).toEqual(original.memories.get(id));
+    expect(copy.facts).toEqual(original.facts);
+    expect(copy.facts.map((f) => f.object)).toEqual(['Oslo', 'Rome']);
     await restored.close();
 
     const refused = await membank(['backup', dest, '--data-dir', dataDir]);

@@ -57,6 +57,21 @@ describe('/metrics', () => {
     expect(sample(text, 'membank_index_elements', { namespace: 'm' })).toBe(3);
     expect(text).toContain('process_resident_memory_bytes');
   });
+
+  it('counts forgetting runs by trigger and what they removed, not dry runs', async () => {
+    const { api } = running;
+    await api.post('/v1/namespaces', { name: 'f' });
+    await api.post('/v1/namespaces/f/memories', {
+      memories: [{ text: 'gone', expiresAt: '2020-01-01T00:00:00Z' }, { text: 'also gone', expiresAt: 0 }, { text: 'kept', metadata: { k: 1 } }],
+    });
+    await api.post('/v1/namespaces/f/forget', { expired: true, dryRun: true });
+    await api.post('/v1/namespaces/f/forget', { expired: true });
+    await api.post('/v1/namespaces/f/forget', { filter: { k: 1 } });
+    const text = await (await fetch(`${running.url}/metrics`)).text();
+    expect(sample(text, 'membank_forget_runs_total', { trigger: 'manual' })).toBe(2);
+    expect(sample(text, 'membank_forgotten_total', { reason: 'expired' })).toBe(2);
+    expect(sample(text, 'membank_forgotten_total', { reason: 'forgotten' })).toBe(1);
+  });
 });
 
 describe('request ids', () => {

@@ -22,7 +22,7 @@ afterAll(() => running.close());
 function appRoutes(): string[] {
   // The routes are registered at creation; the service is only called by requests, so none is needed here.
   const app = createApp({
-    service: {} as MemoryService,
+    service: { onForgetRun: () => {} } as unknown as MemoryService,
     facts: {} as FactService,
     context: {} as ContextService,
     keys: {} as KeyService,

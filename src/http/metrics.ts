@@ -14,7 +14,7 @@ export interface Metrics {
   registry: Registry;
   embedSeconds: Histogram<'embedder' | 'priority'>;
   embeddedTexts: Counter<'embedder' | 'priority'>;
-  /** Reads the namespaces' index sizes at each scrape. */
+  /** Reads the namespaces' index sizes at each scrape, and counts forgetting runs as they happen. */
   watch(service: MemoryService): void;
 }
 
@@ -63,6 +63,23 @@ export function createMetrics(): Metrics {
       sizes('membank_index_tombstones', 'Deleted (marked) elements in the namespace\'s HNSW index, awaiting reuse.', (s) => s.index.deleted);
       sizes('membank_index_capacity', 'Capacity of the namespace\'s HNSW index.', (s) => s.index.capacity);
       sizes('membank_index_pending_changes', 'Index changes since the last checkpoint.', (s) => s.index.pendingChanges);
+      const runs = new Counter({
+        name: 'membank_forget_runs_total',
+        help: 'Forgetting runs (pruning), by trigger: scheduled or manual; dry runs are not counted.',
+        labelNames: ['trigger'] as const,
+        registers: [registry],
+      });
+      const removed = new Counter({
+        name: 'membank_forgotten_total',
+        help: 'Memories removed by forgetting runs, by reason: expired, or faded / selected by the policy.',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      });
+      service.onForgetRun((_namespace, run) => {
+        runs.inc({ trigger: run.trigger });
+        removed.inc({ reason: 'expired' }, run.expired);
+        removed.inc({ reason: 'forgotten' }, run.forgotten);
+      });
     },
   };
 }

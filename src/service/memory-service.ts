@@ -146,6 +146,7 @@ export async function createMemoryService(options: ServiceOptions) {
   const namespaceLock = new Mutex(); // serializes creating and deleting namespaces
   const jobs = new Map<string, { record: JobRecord; startedAt: number }>();
   const now = options.clock ?? Date.now;
+  const forgetListeners: ((namespace: string, run: ForgetRun) => void)[] = [];
   let closing = false;
 
   // Recalls are batched: a query only notes them, and one transaction writes them every second.
@@ -541,6 +542,11 @@ export async function createMemoryService(options: ServiceOptions) {
       });
     },
 
+    /** Calls `listener` after every forgetting run but dry runs (metrics). */
+    onForgetRun(listener: (namespace: string, run: ForgetRun) => void): void {
+      forgetListeners.push(listener);
+    },
+
     /** Runs a forgetting policy now (see forget). */
     forget: (name: string, input: ForgetInput): Promise<ForgetOutcome> => forget(stateOf(name), input, 'manual'),
 
@@ -903,7 +909,9 @@ export async function createMemoryService(options: ServiceOptions) {
     }
     outcome.durationMs = Math.round(performance.now() - started);
     if (!input.dryRun && !state.deleted) {
-      await store.recordForgetRun(state.record.id, { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs });
+      const run: ForgetRun = { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs };
+      await store.recordForgetRun(state.record.id, run);
+      for (const listener of forgetListeners) listener(state.record.name, run);
       if (outcome.expired + outcome.forgotten > 0) await compact();
       logger.info({ namespace: state.record.name, trigger, expired: outcome.expired, forgotten: outcome.forgotten, ms: outcome.durationMs }, 'forgetting run');
     }
