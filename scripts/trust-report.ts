@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { createHashEmbedder } from '../src/adapters/embedders/hash-embedder.js';
 import { createEmbedderProvider, embedderTable } from '../src/adapters/embedders/provider.js';
+import type { Config } from '../src/config.js';
 import { createMembank } from '../src/server.js';
 import { runCrashLoop } from '../test/fixtures/crash-loop.js';
 import { afterCase, bigCases, CANARY, createTargets, fuzzCase, send, TARGET, violation } from '../test/fixtures/fuzz.js';
@@ -30,6 +31,20 @@ const tempDir = (): string => {
   return dir;
 };
 
+/** An in-process membank on the hash embedder of the tests, logging nothing. */
+function startQuiet(dataDir: string, checkpointIntervalSeconds: number) {
+  const embedders = createEmbedderProvider(
+    embedderTable({ 'hash-64': { dimensions: 64, revision: 'hash-v1', create: async () => createHashEmbedder(64) } }),
+    ['hash-64'],
+  );
+  const config: Config = {
+    host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', maxBodyBytes: 16 * 1024 * 1024, checkpointIntervalSeconds, synchronous: 'normal',
+    exactSearchThreshold: 2000, defaultEmbedder: 'hash-64', device: 'cpu', modelsDir: join(dataDir, 'models'), allowRemoteModels: false,
+    openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false,
+  };
+  return createMembank(config, pino({ level: 'silent' }), { embedders });
+}
+
 async function crashLoop() {
   const started = performance.now();
   const figures = await runCrashLoop({ dataDir: tempDir(), kills, seed, log: (line) => process.stderr.write(`  ${line}\n`) });
@@ -39,19 +54,7 @@ async function crashLoop() {
 async function fuzzCampaign() {
   const started = performance.now();
   const dataDir = tempDir();
-  const embedders = createEmbedderProvider(
-    embedderTable({ 'hash-64': { dimensions: 64, revision: 'hash-v1', create: async () => createHashEmbedder(64) } }),
-    ['hash-64'],
-  );
-  const membank = await createMembank(
-    {
-      host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', maxBodyBytes: 16 * 1024 * 1024, checkpointIntervalSeconds: 5, synchronous: 'normal',
-      exactSearchThreshold: 2000, defaultEmbedder: 'hash-64', device: 'cpu', modelsDir: join(dataDir, 'models'), allowRemoteModels: false,
-      openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false,
-    },
-    pino({ level: 'silent' }),
-    { embedders },
-  );
+  const membank = await startQuiet(dataDir, 5);
   const url = await membank.listen();
   let crashes = 0;
   process.on('uncaughtException', (error) => {
@@ -99,16 +102,7 @@ async function fuzzCampaign() {
 /** A tenant-A key against tenant B's namespace on every route (REST and /mcp): all refused, B unchanged. */
 async function isolationCampaign() {
   const dataDir = tempDir();
-  const embedders = createEmbedderProvider(
-    embedderTable({ 'hash-64': { dimensions: 64, revision: 'hash-v1', create: async () => createHashEmbedder(64) } }),
-    ['hash-64'],
-  );
-  const config = {
-    host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' as const, maxBodyBytes: 16 * 1024 * 1024, checkpointIntervalSeconds: 0, synchronous: 'normal' as const,
-    exactSearchThreshold: 2000, defaultEmbedder: 'hash-64', device: 'cpu' as const, modelsDir: join(dataDir, 'models'), allowRemoteModels: false,
-    openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false,
-  };
-  const membank = await createMembank(config, pino({ level: 'silent' }), { embedders });
+  const membank = await startQuiet(dataDir, 0);
   const url = await membank.listen();
   const call = async (key: string | null, method: string, path: string, body?: unknown) => {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }) };
