@@ -238,6 +238,7 @@ describe('retrieval', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(lines[0]).toMatch(/^- \[2024-03-0\d 09:30\] Dan: .* \(source: c\d\)$/);
     expect(memories.every((mm: { source: string }) => mm.source.startsWith('c'))).toBe(true);
+    expect(memories.every((mm: { vector?: unknown }) => mm.vector === undefined)).toBe(true); // prompts need no vectors
 
     const tight = (await m.api.post('/v1/namespaces/ctx/context', { query: 'Dan harbour Norwegian Oslo', maxTokens: 40, order: 'score' })).body;
     expect(tight.tokens).toBeLessThanOrEqual(40);

@@ -41,7 +41,7 @@ import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
 import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
 import { createDocsRouter } from './openapi.js';
-import { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { contextMemoryView, factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
@@ -195,7 +195,7 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     res.json({
       context: built.text,
       tokens: built.tokens,
-      memories: built.memories.map(({ memory, score }) => ({ ...memoryView(memory), score, source: sourceOf(memory) })),
+      memories: built.memories.map(({ memory, score }) => contextMemoryView(memory, score, sourceOf(memory))),
       facts: built.facts.map(factView),
     });
   });

@@ -92,6 +92,12 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
   };
 }
 
+/** A memory in a context's answer: no vector (contexts are for prompts), with its score and source. */
+export function contextMemoryView(memory: MemoryRecord, score: number, source: string) {
+  const { vector: _vector, ...rest } = memory;
+  return { ...memoryView(rest), score, source };
+}
+
 /** A key as listed: never the key itself, which is shown once, at creation. */
 export function keyView(key: ApiKeyRecord) {
   return {

@@ -21,7 +21,7 @@ import {
 import type { MembankClient } from '../client/client.js';
 import { fromZod } from '../http/errors.js';
 import { sourceOf } from '../core/context.js';
-import { factView, hitView, memoryView, namespaceView } from '../http/views.js';
+import { contextMemoryView, factView, hitView, memoryView, namespaceView } from '../http/views.js';
 import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { MemoryService } from '../service/memory-service.js';
@@ -85,7 +85,7 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
       return {
         context: built.text,
         tokens: built.tokens,
-        memories: built.memories.map(({ memory, score }) => ({ ...memoryView(memory), score, source: sourceOf(memory) })),
+        memories: built.memories.map(({ memory, score }) => contextMemoryView(memory, score, sourceOf(memory))),
         facts: built.facts.map(factView),
       };
     },
