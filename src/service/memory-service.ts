@@ -22,8 +22,8 @@ import {
 import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
 import { checkVector, exactSearch } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
-import { type FilterNode, parseFilter } from '../core/filter.js';
-import { initialStrength, retention } from '../core/retention.js';
+import type { FilterNode } from '../core/filter.js';
+import { retention } from '../core/retention.js';
 import { isUnscoped, type Scope } from '../core/scope.js';
 import { normalizeKey } from '../core/facts.js';
 import {
@@ -34,15 +34,18 @@ import {
   type LabeledVector,
   type MemoryRecord,
   type MemoryWrite,
-  type ForgettingSettings,
   type NamespaceRecord,
   type Neighbor,
 } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
-import type { DeleteOutcome, ForgetPolicy, ForgetRun, Store, WriteOutcome } from '../ports/store.js';
+import type { DeleteOutcome, ForgetRun, Store, WriteOutcome } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
 import { createIndexManager, type LiveIndex } from './index-manager.js';
 import { Mutex } from './mutex.js';
+import { compact, DELETE_BATCH, type ForgetOutcome, lifetime, mergeForgetting, runForgetting, yieldToQueries } from './forgetting.js';
+import { createRecallRecorder } from './recalls.js';
+
+export type { ForgetOutcome };
 import { search, type SearchHit, type SearchMode } from './search.js';
 
 export interface ServiceOptions {
@@ -101,27 +104,8 @@ export const FACT_INDEX_PREFIX = '~facts.';
 /** Index inserts applied between two yields to the event loop. */
 const INDEX_SLICE = 32;
 
-/** Forgetting scans this many labels per statement and deletes at most this many memories per transaction. */
-const FORGET_SCAN_WINDOW = 4096;
-const FORGET_DELETE_BATCH = 64;
-/** Free pages returned to the file system per step of a compaction. */
-const VACUUM_STEP_PAGES = 512;
-/** Memories listed by a dry run when no limit is given. */
-const DRY_RUN_LIST = 1000;
-/** Pending recalls are written at least this often (ms), or as soon as this many are pending. */
-const REINFORCE_INTERVAL_MS = 1000;
-const REINFORCE_BATCH = 5000;
 /** Forgetting runs shown with a namespace. */
 const RUNS_SHOWN = 10;
-
-export interface ForgetOutcome {
-  dryRun: boolean;
-  expired: number;
-  forgotten: number;
-  /** In a dry run: what would go (up to the limit, or 1,000). */
-  memories?: { id: string; reason: 'expired' | 'retention' | 'policy' }[];
-  durationMs: number;
-}
 
 const encodeCursor = (label: Label): string => Buffer.from(String(label)).toString('base64url');
 
@@ -149,29 +133,7 @@ export async function createMemoryService(options: ServiceOptions) {
   const forgetListeners: ((namespace: string, run: ForgetRun) => void)[] = [];
   let closing = false;
 
-  // Recalls are batched: a query only notes them, and one transaction writes them every second.
-  const pendingRecalls = new Map<number, { recalls: number; at: number }>();
-  let flushing: Promise<void> | null = null;
-  const flushRecalls = async (): Promise<void> => {
-    if (pendingRecalls.size === 0) return;
-    const batch = [...pendingRecalls].map(([label, r]) => ({ label: label as Label, ...r }));
-    pendingRecalls.clear();
-    await store.reinforce(batch);
-  };
-  const reinforceTimer = setInterval(() => {
-    flushing ??= flushRecalls()
-      .catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'))
-      .finally(() => (flushing = null));
-  }, REINFORCE_INTERVAL_MS);
-  reinforceTimer.unref();
-  const noteRecalls = (labels: Label[]): void => {
-    const at = now();
-    for (const label of labels) {
-      const pending = pendingRecalls.get(label);
-      pendingRecalls.set(label, { recalls: (pending?.recalls ?? 0) + 1, at });
-    }
-    if (pendingRecalls.size >= REINFORCE_BATCH) void flushRecalls().catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'));
-  };
+  const recalls = createRecallRecorder({ store, logger, now });
 
   const interrupted = await store.failInterruptedJobs('interrupted: the service stopped before the job finished');
   if (interrupted > 0) logger.warn({ jobs: interrupted }, 'marked interrupted jobs as failed');
@@ -557,12 +519,12 @@ export async function createMemoryService(options: ServiceOptions) {
     async erase(name: string, filter: FilterNode): Promise<number> {
       const state = stateOf(name);
       const labels = await store.eraseLabels(state.record.id, filter);
-      for (let i = 0; i < labels.length; i += FORGET_DELETE_BATCH) {
-        const batch = labels.slice(i, i + FORGET_DELETE_BATCH);
+      for (let i = 0; i < labels.length; i += DELETE_BATCH) {
+        const batch = labels.slice(i, i + DELETE_BATCH);
         await commitDelete(state, () => store.deleteLabels(state.record.id, batch));
         await yieldToQueries();
       }
-      await compact();
+      await compact(store);
       await store.truncateLog();
       logger.info({ namespace: name, erased: labels.length }, 'memories erased');
       return labels.length;
@@ -605,7 +567,7 @@ export async function createMemoryService(options: ServiceOptions) {
 
     /** Checkpoints every index with changes since its last checkpoint. */
     async checkpoint(): Promise<void> {
-      await flushRecalls();
+      await recalls.flush();
       for (const state of namespaces.values()) {
         if (state.live.pending === 0) continue;
         await state.lock.run(async () => {
@@ -621,10 +583,8 @@ export async function createMemoryService(options: ServiceOptions) {
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
-      clearInterval(reinforceTimer);
       for (const state of namespaces.values()) state.pruning?.stop();
-      await flushing;
-      await flushRecalls().catch((error: unknown) => logger.error({ err: error }, 'recording recalls failed'));
+      await recalls.close();
       // A checkpoint that fails (a full disk) must not keep SQLite open: the changes are in SQLite, and the
       // next start replays them from the last good checkpoint.
       let failure: unknown;
@@ -822,18 +782,8 @@ export async function createMemoryService(options: ServiceOptions) {
         now: at,
       },
     );
-    if (input.reinforce !== false) noteRecalls(hits.map((hit) => hit.memory.label));
+    if (input.reinforce !== false) recalls.note(hits.map((hit) => hit.memory.label));
     return hits;
-  }
-
-  /** Lets waiting requests run between two steps of a long job (a resolved promise would not). */
-  function yieldToQueries(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-
-  /** Returns the free pages to the file system in steps, yielding between them. */
-  async function compact(): Promise<void> {
-    while ((await store.vacuumStep(VACUUM_STEP_PAGES)) > 0) await yieldToQueries();
   }
 
   function noteExpiry(state: NamespaceState, outcome: WriteOutcome | undefined, writes: MemoryWrite[]): void {
@@ -863,59 +813,20 @@ export async function createMemoryService(options: ServiceOptions) {
     });
   }
 
-  /**
-   * A forgetting run over a namespace, in bounded steps so that queries keep flowing: label windows are
-   * scanned for what the policy selects, and removed a batch per transaction (each batch is durable on its own,
-   * so a run cut short by a crash leaves a consistent namespace). Protected memories are never selected.
-   * Scheduled runs remove expired memories, and, when the namespace's forgetting is enabled, faded ones.
-   */
-  async function forget(state: NamespaceState, input: ForgetInput, trigger: ForgetRun['trigger']): Promise<ForgetOutcome> {
-    const started = performance.now();
-    const settings = state.record.settings.forgetting;
-    const at = now();
-    const retentionBelow = trigger === 'scheduled' ? (settings.enabled ? settings.threshold : undefined) : input.retentionBelow;
-    const policy: ForgetPolicy = {
-      now: at,
-      expired: input.expired,
-      retention: retentionBelow === undefined ? undefined : { threshold: retentionBelow, timescale: settings.timescale },
-      olderThan: input.olderThan,
-      filter: input.filter,
-      protect: settings.protect ? unwrap(parseFilter(settings.protect)) : undefined,
+  /** A forgetting run (see forgetting.ts) over a namespace, deleting through its write lock and index. */
+  function forget(state: NamespaceState, input: ForgetInput, trigger: ForgetRun['trigger']): Promise<ForgetOutcome> {
+    const target = {
+      get record() {
+        return state.record;
+      },
+      get deleted() {
+        return state.deleted;
+      },
+      remove: async (labels: Label[]) => {
+        await commitDelete(state, () => store.deleteLabels(state.record.id, labels));
+      },
     };
-    const limit = input.limit ?? (input.dryRun ? DRY_RUN_LIST : Number.MAX_SAFE_INTEGER);
-    const outcome: ForgetOutcome = { dryRun: input.dryRun, expired: 0, forgotten: 0, durationMs: 0 };
-    if (input.dryRun) outcome.memories = [];
-    const selectsByReason = policy.expired || policy.retention;
-
-    for (let after: number | null = 0; after !== null && outcome.expired + outcome.forgotten < limit; ) {
-      if (state.deleted) break;
-      const { candidates, next } = await store.forgetCandidates(state.record.id, policy, after, FORGET_SCAN_WINDOW);
-      after = next;
-      const taken = candidates.slice(0, limit - outcome.expired - outcome.forgotten);
-      for (const c of taken) {
-        if (c.expired) outcome.expired++;
-        else outcome.forgotten++;
-      }
-      if (input.dryRun) {
-        outcome.memories!.push(...taken.map((c) => ({ id: c.id, reason: c.expired ? ('expired' as const) : selectsByReason ? ('retention' as const) : ('policy' as const) })));
-      } else {
-        for (let i = 0; i < taken.length; i += FORGET_DELETE_BATCH) {
-          const labels = taken.slice(i, i + FORGET_DELETE_BATCH).map((c) => c.label);
-          await commitDelete(state, () => store.deleteLabels(state.record.id, labels));
-          await yieldToQueries();
-        }
-      }
-      await yieldToQueries();
-    }
-    outcome.durationMs = Math.round(performance.now() - started);
-    if (!input.dryRun && !state.deleted) {
-      const run: ForgetRun = { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs };
-      await store.recordForgetRun(state.record.id, run);
-      for (const listener of forgetListeners) listener(state.record.name, run);
-      if (outcome.expired + outcome.forgotten > 0) await compact();
-      logger.info({ namespace: state.record.name, trigger, expired: outcome.expired, forgotten: outcome.forgotten, ms: outcome.durationMs }, 'forgetting run');
-    }
-    return outcome;
+    return runForgetting({ store, logger, now, onRun: (name, run) => forgetListeners.forEach((listener) => listener(name, run)) }, target, input, trigger);
   }
 
   /** The namespace's nearest memories in scope: its index, or exact search when the scope is small. */
@@ -955,24 +866,4 @@ export interface JobView {
   /** Seconds left at that rate (null when not running). */
   eta: number | null;
   error?: string;
-}
-
-/** Settings after a change: the given fields replace the current ones. */
-function mergeForgetting(current: ForgettingSettings, change: ForgettingInput): ForgettingSettings {
-  return {
-    enabled: change.enabled ?? current.enabled,
-    timescale: change.timescale ?? current.timescale,
-    threshold: change.threshold ?? current.threshold,
-    schedule: change.schedule ?? current.schedule,
-    protect: change.protect === undefined ? current.protect : change.protect,
-  };
-}
-
-/** A write's importance, initial strength and expiry. */
-function lifetime(input: { importance?: number; ttl?: number; expiresAt?: number }, at: number) {
-  return {
-    importance: input.importance ?? null,
-    strength: initialStrength(input.importance ?? 0),
-    expiresAt: input.expiresAt ?? (input.ttl === undefined ? null : at + input.ttl * 1000),
-  };
 }
