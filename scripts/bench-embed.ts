@@ -158,7 +158,7 @@ for (const [batch, clients] of [[32, 2], [32, 4], [256, 2]] as const) {
 const idle: number[] = [];
 for (let i = 0; i < 50; i++) {
   const started = performance.now();
-  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 7) % COUNT]!, k: 10, include: [] });
+  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 7) % COUNT]!, mode: 'vector', k: 10, include: [] });
   idle.push(performance.now() - started);
 }
 idle.sort((a, b) => a - b);
@@ -174,7 +174,7 @@ await new Promise((resolve) => setTimeout(resolve, 1000));
 const busy: number[] = [];
 for (let i = 0; i < 100; i++) {
   const started = performance.now();
-  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 13) % COUNT]!, k: 10, include: [] });
+  await post(`${url}/v1/namespaces/turns/query`, { query: texts[(i * 13) % COUNT]!, mode: 'vector', k: 10, include: [] });
   busy.push(performance.now() - started);
 }
 ingesting = false;
