@@ -10,6 +10,8 @@ import type { Store } from '../ports/store.js';
 /** Pending recalls are written at least this often (ms), or as soon as this many are pending. */
 const INTERVAL_MS = 1000;
 const BATCH = 5000;
+/** Recalls written per transaction: a busy second's recalls are written in slices, with queries in between. */
+const SLICE = 500;
 
 export function createRecallRecorder({ store, logger, now }: { store: Store; logger: Logger; now: () => number }) {
   const pending = new Map<number, { recalls: number; at: number }>();
@@ -20,7 +22,10 @@ export function createRecallRecorder({ store, logger, now }: { store: Store; log
     if (pending.size === 0) return;
     const batch = [...pending].map(([label, r]) => ({ label: label as Label, ...r }));
     pending.clear();
-    await store.reinforce(batch);
+    for (let i = 0; i < batch.length; i += SLICE) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      await store.reinforce(batch.slice(i, i + SLICE));
+    }
   };
   const timer = setInterval(() => {
     flushing ??= flush()
@@ -34,7 +39,11 @@ export function createRecallRecorder({ store, logger, now }: { store: Store; log
     note(labels: Label[]): void {
       const at = now();
       for (const label of labels) pending.set(label, { recalls: (pending.get(label)?.recalls ?? 0) + 1, at });
-      if (pending.size >= BATCH) void flush().catch(report);
+      if (pending.size >= BATCH && flushing === null) {
+        flushing = flush()
+          .catch(report)
+          .finally(() => (flushing = null));
+      }
     },
     /** Writes the pending recalls now. */
     flush,
