@@ -259,6 +259,8 @@ describe('bad input gets a clear 4xx with a JSON body', () => {
     ['unknown document', 'DELETE', '/v1/namespaces/bad/documents/nope', undefined, 404, 'DOCUMENT_NOT_FOUND'],
     ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'ROUTE_NOT_FOUND'],
     ['invalid namespace name', 'POST', '/v1/namespaces', { name: '../etc' }, 400, 'VALIDATION_FAILED'],
+    ['namespace named ..', 'POST', '/v1/namespaces', { name: '..' }, 400, 'VALIDATION_FAILED'],
+    ['namespace named .', 'POST', '/v1/namespaces', { name: '.' }, 400, 'VALIDATION_FAILED'],
     ['name too long', 'POST', '/v1/namespaces', { name: 'x'.repeat(65) }, 400, 'VALIDATION_FAILED'],
     ['bad space', 'POST', '/v1/namespaces', { name: 'okname', space: 'hamming' }, 400, 'VALIDATION_FAILED'],
     ['unknown embedder', 'POST', '/v1/namespaces', { name: 'okname', embedder: 'gpt-99' }, 400, 'UNKNOWN_EMBEDDER'],

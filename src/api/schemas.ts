@@ -45,7 +45,9 @@ export const LIMITS = {
 
 export const namespaceName = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'Namespace names are 1 to 64 letters, digits, "_", "." or "-".');
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'Namespace names are 1 to 64 letters, digits, "_", "." or "-".')
+  // "." and ".." cannot be addressed in a URL path (clients normalize them away), so they are not names.
+  .refine((name) => !/^\.+$/.test(name), 'A namespace name needs a character other than ".".');
 
 const id = z
   .string()
