@@ -573,9 +573,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       // primary key, for the scope.
       const rows = db
         .prepare(
-          `SELECT f.rowid, m.namespace_id, bm25(memories_fts, 1.0, 0.0, 0.0) AS rank
+          `SELECT f.rowid, m.namespace_id, bm25(memories_fts, 1.0, 0.0, 0.0) AS bm25_rank
            FROM memories_fts f JOIN memories m ON m.label = f.rowid
-           WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY rank LIMIT ?`,
+           WHERE memories_fts MATCH ? AND ${where.sql} ORDER BY bm25_rank LIMIT ?`,
         )
         .raw()
         .all(match, ...where.params, limit) as [number, number, number][];
