@@ -80,6 +80,14 @@ export type QueryRequest = Omit<QueryInput, 'hybrid' | 'reinforce'> & {
   reinforce?: boolean;
 };
 
+/**
+ * A committed change, told to `onChange` listeners (MCP subscriptions, metrics). `ids` are the memories written
+ * or deleted; a delete by label (forgetting, erase) may not know them, and then lists none.
+ */
+export type ChangeEvent =
+  | { kind: 'memories'; namespace: string; op: 'written' | 'deleted'; ids: string[] }
+  | { kind: 'namespace'; namespace: string; op: 'created' | 'updated' | 'deleted' };
+
 export interface NamespaceStats {
   namespace: NamespaceRecord;
   /** Latest forgetting runs, most recent first. */
@@ -131,6 +139,18 @@ export async function createMemoryService(options: ServiceOptions) {
   const jobs = new Map<string, { record: JobRecord; startedAt: number }>();
   const now = options.clock ?? Date.now;
   const forgetListeners: ((namespace: string, run: ForgetRun) => void)[] = [];
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
+  /** Tells listeners about a committed change; a listener that throws is logged, never fails the write. */
+  const emit = (event: ChangeEvent): void => {
+    if (event.namespace.startsWith(FACT_INDEX_PREFIX)) return;
+    for (const listener of changeListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ err: error, namespace: event.namespace }, 'a change listener failed');
+      }
+    }
+  };
   let closing = false;
 
   const recalls = createRecallRecorder({ store, logger, now });
@@ -323,6 +343,7 @@ export async function createMemoryService(options: ServiceOptions) {
         namespaces.set(record.name, state);
         schedulePruning(state);
         logger.info({ namespace: record.name, space: record.space, dimensions, embedder }, 'namespace created');
+        emit({ kind: 'namespace', namespace: record.name, op: 'created' });
         return { namespace: record, created: true };
       });
     },
@@ -398,6 +419,7 @@ export async function createMemoryService(options: ServiceOptions) {
           });
         }
         logger.info({ namespace: name }, 'namespace deleted');
+        emit({ kind: 'namespace', namespace: name, op: 'deleted' });
       });
     },
 
@@ -418,6 +440,7 @@ export async function createMemoryService(options: ServiceOptions) {
       }));
       const outcome = await commit(state, () => store.writeMemories(basis.id, writes, undefined, at), vectors, basis);
       noteExpiry(state, outcome, writes);
+      emit({ kind: 'memories', namespace: name, op: 'written', ids: writes.map((w) => w.id) });
       return writes.map((w) => w.id);
     },
 
@@ -449,6 +472,7 @@ export async function createMemoryService(options: ServiceOptions) {
         }));
         const outcome = await commit(state, () => store.writeMemories(basis.id, writes, documentId, at), docVectors, basis);
         noteExpiry(state, outcome, writes);
+        emit({ kind: 'memories', namespace: name, op: 'written', ids: writes.map((w) => w.id) });
         results.push({ id: documentId, chunks: writes.map((w) => w.id) });
       }
       return results;
@@ -477,6 +501,7 @@ export async function createMemoryService(options: ServiceOptions) {
       if (!(await commitDelete(state, () => store.deleteMemory(state.record.id, id)))) {
         throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
       }
+      emit({ kind: 'memories', namespace: name, op: 'deleted', ids: [id] });
     },
 
     async deleteDocument(name: string, documentId: string): Promise<void> {
@@ -484,6 +509,7 @@ export async function createMemoryService(options: ServiceOptions) {
       if (!(await commitDelete(state, () => store.deleteDocument(state.record.id, documentId)))) {
         throw new MembankError('DOCUMENT_NOT_FOUND', `No document "${documentId}" in namespace "${name}".`);
       }
+      emit({ kind: 'memories', namespace: name, op: 'deleted', ids: [] });
     },
 
     /** A memory's retention now, on its namespace's curve. */
@@ -500,6 +526,7 @@ export async function createMemoryService(options: ServiceOptions) {
         state.record = await store.updateSettings(state.record.id, settings);
         schedulePruning(state);
         logger.info({ namespace: name, forgetting: settings.forgetting }, 'namespace settings changed');
+        emit({ kind: 'namespace', namespace: name, op: 'updated' });
         return state.record;
       });
     },
@@ -507,6 +534,12 @@ export async function createMemoryService(options: ServiceOptions) {
     /** Calls `listener` after every forgetting run but dry runs (metrics). */
     onForgetRun(listener: (namespace: string, run: ForgetRun) => void): void {
       forgetListeners.push(listener);
+    },
+
+    /** Calls `listener` after every committed change; returns a function that stops it. */
+    onChange(listener: (event: ChangeEvent) => void): () => void {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
     },
 
     /** Runs a forgetting policy now (see forget). */
@@ -522,6 +555,7 @@ export async function createMemoryService(options: ServiceOptions) {
       for (let i = 0; i < labels.length; i += DELETE_BATCH) {
         const batch = labels.slice(i, i + DELETE_BATCH);
         await commitDelete(state, () => store.deleteLabels(state.record.id, batch));
+        emit({ kind: 'memories', namespace: name, op: 'deleted', ids: [] });
         await yieldToQueries();
       }
       await compact(store);
@@ -823,7 +857,9 @@ export async function createMemoryService(options: ServiceOptions) {
         return state.deleted;
       },
       remove: async (labels: Label[]) => {
-        await commitDelete(state, () => store.deleteLabels(state.record.id, labels));
+        if (await commitDelete(state, () => store.deleteLabels(state.record.id, labels))) {
+          emit({ kind: 'memories', namespace: state.record.name, op: 'deleted', ids: [] });
+        }
       },
     };
     return runForgetting({ store, logger, now, onRun: (name, run) => forgetListeners.forEach((listener) => listener(name, run)) }, target, input, trigger);
