@@ -15,7 +15,7 @@ const { values: args } = parseArgs({ options: { n: { type: 'string', default: '1
 const N = Number(args.n);
 const dir = mkdtempSync(join(tmpdir(), 'membank-bench-facts-'));
 const store = createSqliteStore({ file: join(dir, 'membank.db'), synchronous: 'normal' });
-const ns = await store.createNamespace({
+const ns = await store.namespaces.create({
   name: 'facts', space: 'cosine', dimensions: 2, embedder: null, embedderRevision: null, hnsw: DEFAULT_HNSW, settings: DEFAULT_SETTINGS,
 });
 

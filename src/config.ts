@@ -12,6 +12,8 @@
  * | --checkpoint-interval  | MEMBANK_CHECKPOINT_INTERVAL_S   | 60          |
  * | --synchronous          | MEMBANK_SYNCHRONOUS             | full        |
  * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
+ * | --index-memory-mb      | MEMBANK_INDEX_MEMORY_MB         | 25% of RAM  |
+ * | --hnsw-threshold       | MEMBANK_HNSW_THRESHOLD          | auto        |
  * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
  * | --device             | MEMBANK_DEVICE                  | auto        |
  * | --models-dir         | MEMBANK_MODELS_DIR              | ./models    |
@@ -24,6 +26,7 @@
  * | --rate-limit           | MEMBANK_RATE_LIMIT              | 0 (off)     |
  * | --insecure-no-auth     | MEMBANK_INSECURE_NO_AUTH        | false       |
  */
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -37,6 +40,18 @@ const configSchema = z.strictObject({
   checkpointIntervalSeconds: z.coerce.number().min(0).default(60),
   synchronous: z.enum(['full', 'normal']).default('full'),
   exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
+  /**
+   * Memory (MiB) the loaded namespaces' search structures may hold before the least recently used are unloaded.
+   * A quarter of the machine's RAM by default: the rest is for the process, the page cache of the database and
+   * the embedders.
+   */
+  indexMemoryMb: z.coerce.number().int().min(1).default(Math.max(64, Math.floor(totalmem() / 4 / 2 ** 20))),
+  /**
+   * Vectors above which a namespace gets an HNSW graph; below it, exact search answers (recall 1.0). `auto`:
+   * where an exact search costs about a millisecond, 2^21 multiply-adds (4,096 vectors of 512 dimensions,
+   * 20,971 of 100), at least 1,000.
+   */
+  hnswThreshold: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
   defaultEmbedder: z.string().min(1).default('use-lite'),
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   modelsDir: z.string().min(1).default('./models'),
@@ -64,6 +79,8 @@ const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }
   { key: 'checkpointIntervalSeconds', flag: 'checkpoint-interval', env: 'MEMBANK_CHECKPOINT_INTERVAL_S' },
   { key: 'synchronous', flag: 'synchronous', env: 'MEMBANK_SYNCHRONOUS' },
   { key: 'exactSearchThreshold', flag: 'exact-threshold', env: 'MEMBANK_EXACT_SEARCH_THRESHOLD' },
+  { key: 'indexMemoryMb', flag: 'index-memory-mb', env: 'MEMBANK_INDEX_MEMORY_MB' },
+  { key: 'hnswThreshold', flag: 'hnsw-threshold', env: 'MEMBANK_HNSW_THRESHOLD' },
   { key: 'defaultEmbedder', flag: 'default-embedder', env: 'MEMBANK_DEFAULT_EMBEDDER' },
   { key: 'device', flag: 'device', env: 'MEMBANK_DEVICE' },
   { key: 'modelsDir', flag: 'models-dir', env: 'MEMBANK_MODELS_DIR' },

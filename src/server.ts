@@ -11,6 +11,8 @@ import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
 import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createMcpRouter } from './mcp/http.js';
+import { inProcessOps } from './mcp/ops.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
@@ -79,6 +81,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       logger,
       defaultEmbedder: config.defaultEmbedder,
       exactSearchThreshold: config.exactSearchThreshold,
+      indexMemoryBytes: config.indexMemoryMb * 2 ** 20,
+      hnswThreshold: config.hnswThreshold,
       clock: overrides.clock,
     });
   } catch (error) {
@@ -100,7 +104,18 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
-  const app = createApp({ service, facts, context, keys, rateLimit: config.rateLimit, logger, maxBodyBytes: config.maxBodyBytes, metrics });
+  const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
+  const app = createApp({
+    service,
+    facts,
+    context,
+    keys,
+    rateLimit: config.rateLimit,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    metrics,
+    edges: [{ path: '/mcp', handler: mcp }],
+  });
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;

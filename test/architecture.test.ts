@@ -1,6 +1,6 @@
 /** The layering the folders promise: the core and ports import no I/O, the service no adapter, and every error maps. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/core/errors.js';
 import { HTTP_STATUS } from '../src/http/errors.js';
@@ -16,9 +16,21 @@ function files(dir: string): string[] {
 const importsOf = (file: string): string[] =>
   [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 
+/** The npm packages the core may use: pure functions, no I/O. */
+const PURE_PACKAGES = new Set(['zod', 'stemmer']);
+
 describe('architecture', () => {
+  it('core imports only the core and pure packages', () => {
+    const core = join(SRC, 'core');
+    const offenders = files(core).flatMap((file) =>
+      importsOf(file)
+        .filter((spec) => (spec.startsWith('.') ? !resolve(dirname(file), spec).startsWith(core) : !PURE_PACKAGES.has(spec)))
+        .map((spec) => `${relative(SRC, file)} imports ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it.each([
-    ['core', /^(?!\.\/|node:|zod$)/],
     ['ports', /^(?!\.\/|\.\.\/core\/)/],
     ['service', /\/(adapters|http)\/|^(express|better-sqlite3|hnswlib-node|@energetic-ai)/],
   ])('%s imports nothing it should not', (folder, forbidden) => {

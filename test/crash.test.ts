@@ -8,21 +8,32 @@ import { api, type Child, exited, randomVectors, spawnMembank, tempDir } from '.
 
 const DIM = 16;
 
-/** The server's "index ready" log line, which says whether the index was loaded or rebuilt, and what it replayed. */
-const indexReady = (child: Child) =>
-  child
-    .output()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
-    .find((entry) => entry.msg === 'index ready');
+/**
+ * The server's "index ready" log line, which says whether the index was loaded or rebuilt, and what it replayed.
+ * Namespaces load on first use: a query loads it, then the line is awaited.
+ */
+async function indexReady(child: Child) {
+  await api(child.url).post('/v1/namespaces/c/query', { vector: Array.from({ length: DIM }, () => 1), k: 1 });
+  for (let i = 0; i < 100; i++) {
+    const line = child
+      .output()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((entry) => entry.msg === 'index ready');
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
 
 describe('crash safety', () => {
   it('loses no acknowledged write or delete to SIGKILL', async () => {
     const dir = tempDir();
     const first = await spawnMembank(['--data-dir', dir, '--checkpoint-interval', '1']);
     const client = api(first.url);
-    expect((await client.post('/v1/namespaces', { name: 'c', embedder: null, dimensions: DIM })).status).toBe(201);
+    // A graph from 50 vectors on, checkpointed every second: what a kill must not damage.
+    expect((await client.post('/v1/namespaces', { name: 'c', embedder: null, dimensions: DIM, hnsw: { threshold: 50 } })).status).toBe(201);
 
     const acked = new Map<string, number[]>();
     const deleted = new Set<string>();
@@ -35,6 +46,7 @@ describe('crash safety', () => {
         try {
           const r = await client.post('/v1/namespaces/c/memories', { memories: ids.map((id, i) => ({ id, vector: vectors[i] })) });
           if (r.status === 201) ids.forEach((id, i) => acked.set(id, vectors[i]!));
+          await client.post('/v1/namespaces/c/query', { vector: vectors[0], k: 3 }); // reads keep the namespace loaded
           if (batch > 0) {
             const victim = `w${w}-b${batch - 1}-0`;
             inFlightDeletes.add(victim); // may commit without its answer arriving, if the kill comes now
@@ -57,7 +69,7 @@ describe('crash safety', () => {
 
     const second = await spawnMembank(['--data-dir', dir]);
     try {
-      const ready = indexReady(second);
+      const ready = await indexReady(second);
       expect(ready).toMatchObject({ namespace: 'c', how: 'loaded' });
 
       const restarted = api(second.url);
@@ -90,7 +102,7 @@ describe('crash safety', () => {
 
       const third = await spawnMembank(['--data-dir', dir]);
       try {
-        const replay = indexReady(third);
+        const replay = await indexReady(third);
         expect(replay).toMatchObject({ namespace: 'c', how: 'loaded' });
         expect(replay.replayed).toBeGreaterThanOrEqual(20 + 5 + 1);
         const after = api(third.url);

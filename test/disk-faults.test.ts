@@ -196,12 +196,13 @@ function failingSaves() {
     factory: {
       kind: hnswIndexFactory.kind,
       create: (shape, capacity) => wrap(hnswIndexFactory.create(shape, capacity)),
-      load: (file, shape, deleted) => wrap(hnswIndexFactory.load(file, shape, deleted)),
+      load: async (file, shape, deleted) => wrap(await hnswIndexFactory.load(file, shape, deleted)),
+      build: async (shape, labels, vectors, scratch) => wrap(await hnswIndexFactory.build(shape, labels, vectors, scratch)),
     } as VectorIndexFactory,
   };
   const wrap = (index: ReturnType<VectorIndexFactory['create']>) =>
     Object.assign(Object.create(index) as typeof index, {
-      save(file: string) {
+      async save(file: string) {
         if (!control.fail) return index.save(file);
         writeFileSync(file, Buffer.alloc(100, 1)); // what a write cut short by ENOSPC leaves behind
         throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC' });

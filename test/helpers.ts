@@ -40,6 +40,8 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     checkpointIntervalSeconds: 0,
     synchronous: 'normal',
     exactSearchThreshold: 2000,
+    indexMemoryMb: 1024,
+    hnswThreshold: 'auto',
     defaultEmbedder: 'hash-64',
     device: 'cpu',
     modelsDir: join(dataDir, 'models'),

@@ -13,7 +13,7 @@ describe('namespaces', () => {
     const created = await m.api.post('/v1/namespaces', { name: 'ns.one', space: 'l2' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'ns.one', space: 'l2', dimensions: 64, embedder: 'hash-64' });
-    expect(created.body.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 64 });
+    expect(created.body.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 64, threshold: null });
 
     expect((await m.api.post('/v1/namespaces', { name: 'ns.one', space: 'l2' })).status).toBe(200);
     expect((await m.api.post('/v1/namespaces', { name: 'ns.one' })).status).toBe(200);
@@ -29,9 +29,12 @@ describe('namespaces', () => {
     expect(list.body.namespaces.map((n: { name: string }) => n.name)).toEqual(expect.arrayContaining(['ns.one', 'raw']));
 
     await m.api.post('/v1/namespaces/raw/memories', { memories: [{ vector: [1, 2, 3] }, { vector: [3, 2, 1] }] });
+    // Written but never searched: not loaded, and its index would hold both.
+    expect((await m.api.get('/v1/namespaces/raw')).body).toMatchObject({ count: 2, index: { loaded: false, elements: 2, seq: 2 } });
+    expect((await m.api.post('/v1/namespaces/raw/query', { vector: [1, 2, 3], k: 1 })).status).toBe(200);
     const described = await m.api.get('/v1/namespaces/raw');
-    expect(described.body).toMatchObject({ name: 'raw', count: 2, index: { elements: 2, deleted: 0 } });
-    expect(described.body.index.lastCheckpoint).toHaveProperty('seq');
+    // Two vectors are far below the graph threshold: an exact block, nothing to checkpoint.
+    expect(described.body).toMatchObject({ name: 'raw', count: 2, index: { loaded: true, kind: 'exact', elements: 2, deleted: 0, lastCheckpoint: null } });
 
     expect((await m.api.del('/v1/namespaces/raw')).status).toBe(204);
     expect((await m.api.get('/v1/namespaces/raw')).status).toBe(404);

@@ -20,7 +20,8 @@ const queries = randomVectors(10, DIM, 22);
 type Api = Awaited<ReturnType<typeof startMembank>>['api'];
 
 async function fill(api: Api): Promise<void> {
-  expect((await api.post('/v1/namespaces', { name: 'f', embedder: null, dimensions: DIM, space: 'l2' })).status).toBe(201);
+  // A graph above 100 vectors: these tests are about its checkpoint files.
+  expect((await api.post('/v1/namespaces', { name: 'f', embedder: null, dimensions: DIM, space: 'l2', hnsw: { threshold: 100 } })).status).toBe(201);
   for (let start = 0; start < N; start += 300) {
     const memories = vectors.slice(start, start + 300).map((vector, j) => ({ id: `v${start + j}`, vector, metadata: { j } }));
     expect((await api.post('/v1/namespaces/f/memories', { memories })).status).toBe(201);
@@ -38,11 +39,18 @@ function capturingLogger() {
   return { logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }), lines };
 }
 
+/** Loads the namespace (a first query) and waits for its graph, so that answers come from the graph. */
+async function warm(m: Awaited<ReturnType<typeof startMembank>>) {
+  await m.api.post('/v1/namespaces/f/query', { vector: queries[0], k: 1 });
+  await m.membank.service.settled('f');
+}
+
 /** A data directory with a checkpointed index, and the answers it gives. */
 async function prepared() {
   const dir = tempDir();
   const m = await startMembank(dir);
   await fill(m.api);
+  await warm(m);
   const before = await answers(m.api);
   await m.close();
   const indexes = join(dir, 'indexes');
@@ -76,6 +84,7 @@ describe('index faults', () => {
     const log = capturingLogger();
     const m = await startMembank(f.dir, {}, {}, log.logger);
     try {
+      await warm(m);
       expect(log.lines.find((l) => l.msg === 'rebuilding index from SQLite')?.reason).toMatch(reason);
       expect(log.lines.find((l) => l.msg === 'index ready')).toMatchObject({ how: 'rebuilt' });
       expect(await answers(m.api)).toEqual(f.before);
@@ -87,6 +96,7 @@ describe('index faults', () => {
     // The rebuild was checkpointed: the next start loads it.
     const again = capturingLogger();
     const m2 = await startMembank(f.dir, {}, {}, again.logger);
+    await warm(m2);
     expect(again.lines.find((l) => l.msg === 'index ready')).toMatchObject({ how: 'loaded', replayed: 0 });
     await m2.close();
   });
@@ -98,8 +108,8 @@ describe('index faults', () => {
     writeFileSync(`${f.meta}.tmp`, '{"format":');
     const log = capturingLogger();
     const m = await startMembank(f.dir, {}, {}, log.logger);
-    expect(log.lines.find((l) => l.msg === 'index ready')).toMatchObject({ how: 'loaded' });
     expect(await answers(m.api)).toEqual(f.before);
+    expect(log.lines.find((l) => l.msg === 'index ready')).toMatchObject({ how: 'loaded' });
     expect((await m.api.post('/v1/namespaces/f/memories', { memories: [{ id: 'new', vector: queries[0] }] })).status).toBe(201);
     await m.close();
     expect(readdirSync(join(f.dir, 'indexes')).filter((file) => file.endsWith('.tmp'))).toEqual([]);

@@ -32,10 +32,13 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 describe('/metrics', () => {
   it('has request latency per route, ingest and embed counters, index sizes and tombstones', async () => {
     const { api } = running;
-    await api.post('/v1/namespaces', { name: 'm' });
+    // A graph from the first vector on, so that a delete leaves a tombstone.
+    await api.post('/v1/namespaces', { name: 'm', hnsw: { threshold: 1 } });
     await api.post('/v1/namespaces/m/memories', { memories: [{ id: 'a', text: 'one' }, { id: 'b', text: 'two' }, { id: 'c', text: 'three' }] });
     await api.post('/v1/namespaces/m/documents', { documents: [{ id: 'd', text: 'a document' }] });
     for (let i = 0; i < 3; i++) await api.post('/v1/namespaces/m/query', { query: 'one', k: 1 });
+    await running.membank.service.settled('m');
+    expect((await api.get('/v1/namespaces/m')).body.index.kind).toBe('hnsw');
     await api.del('/v1/namespaces/m/memories/b');
     await api.get('/v1/namespaces/m/memories/nope');
     await api.get('/no/such/route');
@@ -55,6 +58,9 @@ describe('/metrics', () => {
     expect(sample(text, 'membank_memories', { namespace: 'm' })).toBe(3);
     expect(sample(text, 'membank_index_tombstones', { namespace: 'm' })).toBe(1);
     expect(sample(text, 'membank_index_elements', { namespace: 'm' })).toBe(3);
+    expect(sample(text, 'membank_namespaces_loaded', {})).toBe(1);
+    expect(sample(text, 'membank_index_bytes', {})).toBeGreaterThan(3 * 64 * 4);
+    expect(sample(text, 'membank_index_evictions', {})).toBe(0);
     expect(text).toContain('process_resident_memory_bytes');
   });
 

@@ -89,10 +89,10 @@ describe('re-embedding', () => {
       const hidden = (await m.membank.service.factIndex('f'))!;
       const job = (await m.api.post('/v1/namespaces/f/reembed', { embedder: 'hash-32' })).body.job;
       expect(await waitForJob(m.api, job.id)).toMatchObject({ status: 'done' });
-      for (let i = 0; i < 200 && m.membank.service.namespace(hidden).embedder !== 'hash-32'; i++) {
+      for (let i = 0; i < 200 && (await m.membank.service.namespace(hidden)).embedder !== 'hash-32'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      expect(m.membank.service.namespace(hidden)).toMatchObject({ embedder: 'hash-32', dimensions: 32 });
+      expect(await m.membank.service.namespace(hidden)).toMatchObject({ embedder: 'hash-32', dimensions: 32 });
       const hit = (await m.api.post('/v1/namespaces/f/facts/search', { query: 'Alice lives in Paris', k: 1 })).body.results[0];
       expect(hit).toMatchObject({ subject: 'Alice', object: 'Paris' });
       expect(hit.score).toBeCloseTo(1, 5);

@@ -1,6 +1,6 @@
-import { bruteForceIndexFactory } from '../src/adapters/exact/brute-force-index.js';
+import { flatIndexFactory } from '../src/adapters/exact/flat-index-factory.js';
 import { hnswIndexFactory } from '../src/adapters/hnsw/hnsw-index.js';
 import { vectorIndexSuite } from './vector-index.case.js';
 
 vectorIndexSuite('hnswlib-node', hnswIndexFactory);
-vectorIndexSuite('brute force', bruteForceIndexFactory);
+vectorIndexSuite('flat (exact block)', flatIndexFactory);

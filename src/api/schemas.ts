@@ -172,6 +172,8 @@ export const createNamespaceBody = z.strictObject({
       m: z.int().min(2).max(100).optional(),
       efConstruction: z.int().min(10).max(2000).optional(),
       efSearch: z.int().min(1).max(10_000).optional(),
+      /** Vectors above which the namespace gets an HNSW graph (exact search below); default the service's. */
+      threshold: z.int().min(0).max(100_000_000).optional(),
     })
     .optional(),
 });
@@ -239,8 +241,10 @@ export const hybridOptions = z.strictObject({
   rrfK: z.int().min(1).max(1000).default(60),
   /** Candidates taken from each of the vector and keyword searches before fusion. */
   candidates: z.int().min(1).max(LIMITS.maxK).default(100),
-  /** Added to memories whose tags (short metadata strings) the query names, such as a speaker. */
+  /** Added to memories whose tags (the string values of `tagFields`) the query names, such as a speaker. */
   mentionBoost: z.number().min(0).max(10).default(0.3),
+  /** Metadata fields that name who a memory is about or by (dotted paths); their words are what a query can mention. */
+  tagFields: z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(128)).max(16).default(['speaker', 'user', 'author', 'name', 'role']),
   /** Share of the best adjacent memory's score added to each memory. */
   neighborWeight: z.number().min(0).max(10).default(0.4),
 });
@@ -273,6 +277,11 @@ const searchFields = {
   rank: z.strictObject({ retention: z.number().min(0).max(10) }).optional(),
   /** Returns each result with the memories around it (same document, or same namespace in time order). */
   expand: z.strictObject({ before: z.int().min(0).max(LIMITS.maxExpand).default(1), after: z.int().min(0).max(LIMITS.maxExpand).default(1) }).optional(),
+  /**
+   * `strong` (default): the answer reflects every write acknowledged before the query was sent, by any node;
+   * `eventual`: a node answers from what it has (faster in cluster mode; the same on a single node).
+   */
+  consistency: z.enum(['strong', 'eventual']).optional(),
 };
 
 type SearchShape = { query?: string; vector?: number[]; mode?: (typeof SEARCH_MODES)[number]; after?: number; before?: number };

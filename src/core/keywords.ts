@@ -1,7 +1,9 @@
 /**
- * Query text for keyword search: the words of a query, minus English function words, and the FTS5 query that
- * matches any of them. Pure; the SQLite adapter runs the query.
+ * Words for keyword search: the tokens a text is indexed under (Unicode-folded, Porter-stemmed, as SQLite
+ * FTS5's `porter unicode61 remove_diacritics 2` tokenizer makes them), and the topical words of a query (minus
+ * English function words).
  */
+import { stemmer } from 'stemmer';
 
 /** Words that carry no topic: a query's "what did she do" should match on what remains. */
 const STOPWORDS = new Set(
@@ -16,9 +18,30 @@ const STOPWORDS = new Set(
   ).split(' '),
 );
 
-/** Words as the FTS5 unicode61 tokenizer sees them: runs of letters and digits, lower-cased. */
+/**
+ * Words as the FTS5 unicode61 tokenizer sees them: runs of letters, digits and combining marks (everything else
+ * separates), lower-cased.
+ */
 export function words(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}\p{M}\p{Co}]+/gu) ?? [];
+}
+
+/** Porter stems only words of ASCII letters of at least 3 characters, as FTS5's porter tokenizer does. */
+const STEMMABLE = /^[a-z]{3,64}$/;
+
+/** The stem a word is indexed and searched under. */
+export function stem(word: string): string {
+  // Diacritics come off Latin letters only (café → cafe), as with remove_diacritics 2; other scripts keep marks.
+  const decomposed = word.normalize('NFD');
+  const folded = LATIN.test(decomposed) ? decomposed.replace(/\p{M}+/gu, '') : word;
+  return STEMMABLE.test(folded) ? stemmer(folded) : folded;
+}
+
+const LATIN = /^[\p{Script=Latin}\p{M}\p{N}]+$/u;
+
+/** A text's tokens in order, stemmed: what keyword search indexes (function words included, as FTS5 does). */
+export function indexTokens(text: string): string[] {
+  return words(text).map(stem);
 }
 
 /** The distinct topical words of a query, in order; all its words when every one is a stopword. */

@@ -18,11 +18,19 @@ export interface HnswSettings {
   m: number;
   /** Candidate list size while inserting. Higher builds a better graph, slower. */
   efConstruction: number;
-  /** Candidate list size while searching (raised to k when k is larger). Higher improves recall, slower. */
+  /**
+   * The least candidate list size while searching: raised to k when k is larger, and with the size of the
+   * graph (see the README's storage section). Higher improves recall, slower.
+   */
   efSearch: number;
+  /**
+   * Vectors above which the namespace gets an HNSW graph; below, it is answered by exact search. Null: the
+   * service's default.
+   */
+  threshold: number | null;
 }
 
-export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 64 };
+export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 64, threshold: null };
 
 export interface NamespaceRecord {
   /** Internal integer id; index files are named after it, never after the caller's name. */
@@ -37,6 +45,8 @@ export interface NamespaceRecord {
   hnsw: HnswSettings;
   settings: NamespaceSettings;
   createdAt: number;
+  /** Advances when every vector is replaced at once (a re-embedding swap). */
+  generation: number;
 }
 
 export interface ForgettingSettings {

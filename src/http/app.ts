@@ -1,5 +1,5 @@
 /** The REST API (v1) on Express 5: validation with the API's zod schemas, then a call into the service. */
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
@@ -35,8 +35,6 @@ import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { KeyService } from '../service/key-service.js';
 import type { MemoryService } from '../service/memory-service.js';
-import { createMcpRouter } from '../mcp/http.js';
-import { inProcessOps } from '../mcp/ops.js';
 import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
 import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
@@ -55,6 +53,11 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Shared with the embedders' meter (server.ts); a fresh registry when absent. */
   metrics?: Metrics;
+  /**
+   * Other edges served beside the REST API (the MCP endpoint), mounted by server.ts behind the same request
+   * logging, metrics and API-key checks.
+   */
+  edges?: { path: string; handler: RequestHandler }[];
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -87,7 +90,7 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes, metrics = createMetrics() }: AppOptions): express.Express {
+export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes, metrics = createMetrics(), edges = [] }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -95,6 +98,7 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
   app.use(requestObserver(metrics, logger));
   // Who is asking comes before reading what they sent.
   app.use(authenticate({ keys, rateLimit }));
+  for (const edge of edges) app.use(edge.path, edge.handler);
   app.use(express.json({ limit: maxBodyBytes, strict: false }));
   app.param('ns', (_req, res, next, ns: string) => {
     try {
@@ -105,8 +109,8 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     }
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json(service.health());
+  app.get('/healthz', async (_req, res) => {
+    res.json(await service.health());
   });
 
   app.post('/v1/namespaces', async (req, res) => {
@@ -116,9 +120,9 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     res.status(created ? 201 : 200).json(namespaceView(namespace));
   });
 
-  app.get('/v1/namespaces', (_req, res) => {
+  app.get('/v1/namespaces', async (_req, res) => {
     const access = accessOf(res);
-    res.json({ namespaces: service.listNamespaces().filter((ns) => canSee(access, ns.name)).map(namespaceView) });
+    res.json({ namespaces: (await service.listNamespaces()).filter((ns) => canSee(access, ns.name)).map(namespaceView) });
   });
 
   app.get('/v1/namespaces/:ns', async (req, res) => {
@@ -148,7 +152,8 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
   app.post('/v1/namespaces/:ns/memories', async (req, res) => {
     const ns = nsParam(req);
     const { memories } = parse(writeMemoriesBody, jsonBody(req));
-    res.status(201).json({ ids: await service.writeMemories(ns, memories) });
+    const { ids, seq } = await service.writeMemories(ns, memories);
+    res.status(201).json({ ids, seq });
   });
 
   app.get('/v1/namespaces/:ns/memories', async (req, res) => {
@@ -162,23 +167,23 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     const ns = nsParam(req);
     const { include } = parse(getMemoryQuery, req.query);
     const memory = await service.getMemory(ns, String(req.params.id), include === 'vector');
-    res.json({ ...memoryView(memory), retention: service.retentionOf(ns, memory) });
+    res.json({ ...memoryView(memory), retention: await service.retentionOf(ns, memory) });
   });
 
   app.delete('/v1/namespaces/:ns/memories/:id', async (req, res) => {
-    await service.deleteMemory(nsParam(req), String(req.params.id));
-    res.status(204).end();
+    const seq = await service.deleteMemory(nsParam(req), String(req.params.id));
+    res.status(204).setHeader('Membank-Seq', String(seq)).end();
   });
 
   app.post('/v1/namespaces/:ns/documents', async (req, res) => {
     const ns = nsParam(req);
     const { documents, chunking } = parse(writeDocumentsBody, jsonBody(req));
-    res.status(201).json({ documents: await service.writeDocuments(ns, documents, chunking) });
+    res.status(201).json(await service.writeDocuments(ns, documents, chunking));
   });
 
   app.delete('/v1/namespaces/:ns/documents/:id', async (req, res) => {
-    await service.deleteDocument(nsParam(req), String(req.params.id));
-    res.status(204).end();
+    const seq = await service.deleteDocument(nsParam(req), String(req.params.id));
+    res.status(204).setHeader('Membank-Seq', String(seq)).end();
   });
 
   app.post('/v1/namespaces/:ns/query', async (req, res) => {
@@ -303,7 +308,6 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     });
   });
 
-  app.use('/mcp', createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger }));
   app.get('/metrics', metricsHandler(metrics));
   app.use(createDocsRouter());
 

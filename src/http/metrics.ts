@@ -8,7 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Embedder, EmbedderProvider } from '../ports/embedder.js';
-import type { MemoryService } from '../service/memory-service.js';
+import type { IndexView, MemoryService } from '../service/memory-service.js';
 
 export interface Metrics {
   registry: Registry;
@@ -39,30 +39,38 @@ export function createMetrics(): Metrics {
     embedSeconds,
     embeddedTexts,
     watch(service) {
-      const sizes = (name: string, help: string, pick: (s: Awaited<ReturnType<MemoryService['describeNamespace']>>) => number) =>
+      // Per-namespace sizes for the loaded namespaces only: with 100,000 namespaces a scrape must not read them all.
+      const sizes = (name: string, help: string, pick: (index: IndexView) => number) =>
         new Gauge({
           name,
           help,
           labelNames: ['namespace'] as const,
           registers: [registry],
-          async collect() {
+          collect() {
             this.reset();
-            for (const ns of service.listNamespaces()) {
-              try {
-                this.set({ namespace: ns.name }, pick(await service.describeNamespace(ns.name)));
-              } catch (error) {
-                // A namespace deleted between the listing and its description has no size to report.
-                if ((error as { code?: string }).code !== 'NAMESPACE_NOT_FOUND') throw error;
-              }
-            }
+            for (const { name: namespace, index } of service.loadedNamespaces()) this.set({ namespace }, pick(index));
           },
         });
-      sizes('membank_memories', 'Memories per namespace.', (s) => s.count);
-      sizes('membank_facts', 'Facts per namespace, current and past.', (s) => s.facts);
-      sizes('membank_index_elements', 'Live elements in the namespace\'s HNSW index.', (s) => s.index.elements);
-      sizes('membank_index_tombstones', 'Deleted (marked) elements in the namespace\'s HNSW index, awaiting reuse.', (s) => s.index.deleted);
-      sizes('membank_index_capacity', 'Capacity of the namespace\'s HNSW index.', (s) => s.index.capacity);
-      sizes('membank_index_pending_changes', 'Index changes since the last checkpoint.', (s) => s.index.pendingChanges);
+      sizes('membank_memories', 'Memories of a loaded namespace (expired ones not yet pruned included).', (i) => i.elements);
+      sizes('membank_index_elements', "Live elements in a loaded namespace's index (exact block or HNSW graph).", (i) => i.elements);
+      sizes('membank_index_tombstones', "Deleted (marked) elements in a loaded namespace's HNSW graph, awaiting reuse.", (i) => i.deleted);
+      sizes('membank_index_capacity', "Capacity of a loaded namespace's index.", (i) => i.capacity);
+      sizes('membank_index_pending_changes', 'Graph changes since the last checkpoint.', (i) => i.pendingChanges);
+      sizes('membank_index_namespace_bytes', "Bytes a loaded namespace's search structures hold (estimated).", (i) => i.bytes);
+      const cache = (name: string, help: string, pick: (stats: ReturnType<MemoryService['cacheStats']>) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(pick(service.cacheStats()));
+          },
+        });
+      cache('membank_namespaces_loaded', 'Namespaces whose search structures are in memory.', (c) => c.loaded);
+      cache('membank_index_bytes', 'Bytes the loaded namespaces hold (estimated), against the budget.', (c) => c.bytes);
+      cache('membank_index_budget_bytes', 'The memory budget of loaded namespaces (--index-memory-mb).', (c) => c.budget);
+      cache('membank_index_evictions', 'Namespaces unloaded to stay within the budget, since start.', (c) => c.evictions);
+      cache('membank_forget_schedule_timers', 'Timers serving scheduled forgetting (one per distinct schedule).', (c) => c.scheduleTimers);
       const runs = new Counter({
         name: 'membank_forget_runs_total',
         help: 'Forgetting runs (pruning), by trigger: scheduled or manual; dry runs are not counted.',

@@ -58,7 +58,7 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
       return namespaceView((await service.createNamespace(parse(createNamespaceBody, body))).namespace);
     },
     async writeMemories(name, memories) {
-      return service.writeMemories(ns(name), parse(writeMemoriesBody, { memories }).memories);
+      return (await service.writeMemories(ns(name), parse(writeMemoriesBody, { memories }).memories)).ids;
     },
     async listMemories(name, options = {}) {
       const { limit, cursor, include } = parse(listMemoriesQuery, {

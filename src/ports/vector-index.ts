@@ -31,7 +31,15 @@ export interface VectorIndex {
 
 /** An index that can be written to one file and read back. */
 export interface PersistentVectorIndex extends VectorIndex {
-  save(file: string): void;
+  /** Writes the index to a file; the index must not change until this resolves. */
+  save(file: string): Promise<void>;
+  /**
+   * Every live label, and, after a load, possibly labels the file still lists as marked deleted (removing
+   * those is a no-op): what a cache compares against its store to find removals it missed.
+   */
+  labels(): Label[];
+  /** Bytes of memory the index holds, estimated. */
+  bytes(): number;
 }
 
 export interface IndexShape {
@@ -44,6 +52,11 @@ export interface VectorIndexFactory {
   /** A short name written beside saved files, so that a file is never read by the wrong implementation. */
   readonly kind: string;
   create(shape: IndexShape, capacity: number): PersistentVectorIndex;
-  /** Reads a saved index; throws when the file is unreadable. */
-  load(file: string, shape: IndexShape, deleted: number): PersistentVectorIndex;
+  /** Reads a saved index off the event loop; rejects when the file is unreadable. */
+  load(file: string, shape: IndexShape, deleted: number): Promise<PersistentVectorIndex>;
+  /**
+   * Builds an index over `labels[i]` ↦ vector i of `vectors` (row-major) off the event loop (a worker thread,
+   * where the implementation has one), using `scratch` for a temporary file.
+   */
+  build(shape: IndexShape, labels: Float64Array, vectors: Float32Array, scratch: string): Promise<PersistentVectorIndex>;
 }

@@ -56,7 +56,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
   }
 
   async function write(namespace: string, inputs: FactInput[]): Promise<string[]> {
-    const record = memories.namespace(namespace);
+    const record = await memories.namespace(namespace);
     const singleValued = new Set(record.settings.facts.singleValued);
     const ids: string[] = [];
     for (const input of inputs) {
@@ -83,11 +83,11 @@ export function createFactService({ store, memories }: { store: Store; memories:
   }
 
   async function read(namespace: string, query: FactQuery): Promise<FactRecord[]> {
-    return facts.query(memories.namespace(namespace).id, query);
+    return facts.query((await memories.namespace(namespace)).id, query);
   }
 
   async function search(namespace: string, input: { query: string; k: number; filter?: FilterNode; history?: boolean }): Promise<ScoredFact[]> {
-    const record = memories.namespace(namespace);
+    const record = await memories.namespace(namespace);
     const hidden = await memories.factIndex(namespace);
     if (hidden === null) {
       throw new MembankError('NO_EMBEDDER', `Namespace "${namespace}" has no embedder, so facts cannot be searched by meaning.`);
@@ -112,7 +112,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
   }
 
   async function remove(namespace: string, ids: string[]): Promise<number> {
-    const record = memories.namespace(namespace);
+    const record = await memories.namespace(namespace);
     const deleted = await facts.delete(record.id, ids);
     const hidden = await memories.factIndex(namespace);
     if (hidden !== null) {
@@ -142,7 +142,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
 
     /** The entity's neighbourhood: current facts in and out, `depth` hops away. */
     async entity(namespace: string, name: string, depth: number): Promise<{ nodes: { name: string }[]; edges: FactRecord[] }> {
-      const record = memories.namespace(namespace);
+      const record = await memories.namespace(namespace);
       const nodes = new Map<string, string>([[normalizeKey(name), name]]);
       const edges = new Map<string, FactRecord>();
       let frontier = [name];

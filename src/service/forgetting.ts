@@ -11,13 +11,12 @@ import { unwrap } from '../core/errors.js';
 import { parseFilter } from '../core/filter.js';
 import { initialStrength } from '../core/retention.js';
 import type { ForgettingSettings, Label, NamespaceRecord } from '../core/types.js';
-import type { ForgetPolicy, ForgetRun, Store } from '../ports/store.js';
+import type { ForgetPolicy, ForgetRun } from '../ports/forget-store.js';
+import type { Store } from '../ports/store.js';
 
 /** Labels scanned per statement, and memories deleted per transaction. */
 const SCAN_WINDOW = 4096;
 export const DELETE_BATCH = 64;
-/** Free pages returned to the file system per step of a compaction. */
-const VACUUM_STEP_PAGES = 512;
 /** Memories listed by a dry run when no limit is given. */
 const DRY_RUN_LIST = 1000;
 
@@ -34,8 +33,8 @@ export interface ForgetOutcome {
 export interface ForgetTarget {
   readonly record: NamespaceRecord;
   readonly deleted: boolean;
-  /** Deletes memories as one change, index included. */
-  remove(labels: Label[]): Promise<void>;
+  /** Deletes memories as one change, index included; `expired` says which of the reasons. */
+  remove(labels: Label[], reason: 'expired' | 'forgotten'): Promise<void>;
 }
 
 export interface ForgetDeps {
@@ -48,11 +47,6 @@ export interface ForgetDeps {
 /** Lets waiting requests run between two steps of a long job (a resolved promise would not). */
 export function yieldToQueries(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Returns the free pages to the file system in steps, yielding between them. */
-export async function compact(store: Store): Promise<void> {
-  while ((await store.vacuumStep(VACUUM_STEP_PAGES)) > 0) await yieldToQueries();
 }
 
 /**
@@ -85,7 +79,7 @@ export async function runForgetting(
 
   for (let after: number | null = 0; after !== null && outcome.expired + outcome.forgotten < limit; ) {
     if (target.deleted) break;
-    const { candidates, next } = await store.forgetCandidates(target.record.id, policy, after, SCAN_WINDOW);
+    const { candidates, next } = await store.forgetting.candidates(target.record.id, policy, after, SCAN_WINDOW);
     after = next;
     const taken = candidates.slice(0, limit - outcome.expired - outcome.forgotten);
     for (const c of taken) {
@@ -96,9 +90,13 @@ export async function runForgetting(
       const reason = (expired: boolean) => (expired ? ('expired' as const) : selectsByReason ? ('retention' as const) : ('policy' as const));
       outcome.memories!.push(...taken.map((c) => ({ id: c.id, reason: reason(c.expired) })));
     } else {
-      for (let i = 0; i < taken.length; i += DELETE_BATCH) {
-        await target.remove(taken.slice(i, i + DELETE_BATCH).map((c) => c.label));
-        await yieldToQueries();
+      // Expired and faded memories go in separate batches, so that the change log says which was which.
+      for (const reason of ['expired', 'forgotten'] as const) {
+        const chosen = taken.filter((c) => c.expired === (reason === 'expired'));
+        for (let i = 0; i < chosen.length; i += DELETE_BATCH) {
+          await target.remove(chosen.slice(i, i + DELETE_BATCH).map((c) => c.label), reason);
+          await yieldToQueries();
+        }
       }
     }
     await yieldToQueries();
@@ -106,9 +104,9 @@ export async function runForgetting(
   outcome.durationMs = Math.round(performance.now() - started);
   if (!input.dryRun && !target.deleted) {
     const run: ForgetRun = { at, trigger, expired: outcome.expired, forgotten: outcome.forgotten, durationMs: outcome.durationMs };
-    await store.recordForgetRun(target.record.id, run);
+    await store.forgetting.recordRun(target.record.id, run);
     deps.onRun(target.record.name, run);
-    if (outcome.expired + outcome.forgotten > 0) await compact(store);
+    if (outcome.expired + outcome.forgotten > 0) await store.compact();
     logger.info({ namespace: target.record.name, trigger, expired: outcome.expired, forgotten: outcome.forgotten, ms: outcome.durationMs }, 'forgetting run');
   }
   return outcome;

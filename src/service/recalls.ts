@@ -24,7 +24,7 @@ export function createRecallRecorder({ store, logger, now }: { store: Store; log
     pending.clear();
     for (let i = 0; i < batch.length; i += SLICE) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      await store.reinforce(batch.slice(i, i + SLICE));
+      await store.memories.reinforce(batch.slice(i, i + SLICE));
     }
   };
   const timer = setInterval(() => {

@@ -1,10 +1,12 @@
 /**
- * Retrieval over one or several namespaces: vector (HNSW or exact), keyword (BM25 in SQLite FTS5) and hybrid
- * search, then the query's re-ranking (recency, MMR, score threshold) and neighbour expansion.
+ * Retrieval over one or several loaded namespaces: vector (graph or exact), keyword (BM25) and hybrid search,
+ * then the query's re-ranking (recency, retention, MMR, score threshold) and neighbour expansion. Ranking reads
+ * only the namespaces' in-memory tables; the store is read once at the end, for the fields of the results.
  *
  * Hybrid search, whose defaults were tuned on the LoCoMo development split:
- *  1. the query's topical words; those that name a tag of some memory (a speaker, a user) are "mentions" and
- *     leave the keyword query, since they say whose memory is wanted rather than what it says;
+ *  1. the query's topical words; those that are words of some memory's tags (the values of `tagFields`, such
+ *     as a speaker) are "mentions" and leave the keyword query, since they say whose memory is wanted rather
+ *     than what it says;
  *  2. candidates: the top `candidates` by BM25 and by vector, and the memories adjacent to them;
  *  3. each candidate's vector similarity is computed exactly; fusion of the normalized vector and keyword
  *     scores (or RRF), plus `mentionBoost` for memories tagged with what the query names, plus
@@ -13,17 +15,19 @@
 import type { HybridOptions } from '../api/schemas.js';
 import { distance as distanceBetween, scoreOf } from '../core/distance.js';
 import { minMax, mmr, propagateToNeighbors, reciprocalRankFusion, recencyBonus, type Scores, weightedFusion } from '../core/fusion.js';
-import { queryTerms, tagWords } from '../core/keywords.js';
-import { inScope, type Scope } from '../core/scope.js';
-import type { Label, MemoryRecord, NamespaceRecord, Neighbor } from '../core/types.js';
-import type { MemoryFields, Store } from '../ports/store.js';
+import { queryTerms, stem, words } from '../core/keywords.js';
+import type { Scope } from '../core/scope.js';
+import { mergeStats, type SlotSet } from '../core/table/index.js';
+import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { MemoryFields } from '../ports/memory-store.js';
+import type { Store } from '../ports/store.js';
+import type { Resident } from './residents/resident.js';
 
 export type SearchMode = 'vector' | 'keyword' | 'hybrid';
 
 export interface SearchTarget {
   record: NamespaceRecord;
-  /** The nearest memories in scope by vector: the namespace's index, or exact search over a small scope. */
-  nearest(vector: Float32Array, k: number, scope: Scope): Promise<Neighbor[]>;
+  resident: Resident;
 }
 
 export interface SearchRequest {
@@ -47,6 +51,8 @@ export interface SearchRequest {
   fields: MemoryFields;
   /** Epoch ms, for recency. */
   now: number;
+  /** Least graph search effort, and the scope size under which exact search answers (see Resident.nearest). */
+  exactThreshold: number;
 }
 
 export interface SearchHit {
@@ -59,94 +65,116 @@ export interface SearchHit {
   neighbors?: MemoryRecord[];
 }
 
-interface Candidate {
-  namespace: NamespaceRecord;
-  memory: MemoryRecord;
+/** A ranked candidate, before the store is read: which namespace, which memory, how it scored. */
+interface Ranked {
+  target: SearchTarget;
+  label: Label;
+  score: number;
   distance: number | null;
 }
 
 /** Memories read per statement (the store's limit). */
 const READ_BATCH = 1000;
 
-export async function search(store: Store, targets: SearchTarget[], request: SearchRequest): Promise<SearchHit[]> {
-  const { k, mode } = request;
-  // How many ranked candidates the re-ranking steps look at.
-  const reranked = request.recency !== undefined || request.retentionWeight !== undefined;
-  const pool = request.mmr ? Math.max(k, request.mmr.fetchK ?? Math.max(3 * k, 20)) : reranked ? Math.max(3 * k, 20) : k;
-  const fields: MemoryFields = {
-    text: request.fields.text,
-    metadata: request.fields.metadata || mode === 'hybrid',
-    vector: request.fields.vector || request.mmr !== undefined || mode === 'hybrid',
+/** The tag fields of a query as paths. */
+export const tagPaths = (hybrid: HybridOptions): string[][] => hybrid.tagFields.map((field) => field.split('.'));
+
+/** The stems of words, each once, in order. */
+const stemsOf = (terms: string[]): string[] => [...new Set(terms.map(stem))];
+
+/** Whether a label of a target is in scope: the scope's slots, and not expired. */
+function inScopeOf(target: SearchTarget, within: SlotSet | undefined, now: number | undefined) {
+  const table = target.resident.table;
+  return (label: Label): boolean => {
+    const slot = table.flat.slotOf(label);
+    return slot !== undefined && (!within || within.has(slot)) && table.visible(slot, now);
   };
-  const namespaces = new Map(targets.map((t) => [t.record.id, t.record]));
-
-  let ranked: { candidate: Candidate; score: number }[];
-  if (mode === 'hybrid') {
-    ranked = await hybrid(store, targets, request, Math.max(pool, request.hybrid.candidates), fields);
-  } else {
-    const found: { namespaceId: number; label: Label; distance: number | null; score: number }[] = [];
-    if (mode === 'vector') {
-      for (const target of targets) {
-        for (const n of await target.nearest(request.vector!, pool, request.scope)) {
-          found.push({ namespaceId: target.record.id, label: n.label, distance: n.distance, score: scoreOf(target.record.space, n.distance) });
-        }
-      }
-    } else {
-      const hits = await store.keywordSearch([...namespaces.keys()], queryTerms(request.text!), pool, request.scope);
-      for (const hit of hits) found.push({ ...hit, distance: null });
-    }
-    const memories = await readMemories(store, namespaces, found, fields);
-    ranked = [];
-    for (const f of found) {
-      const memory = memories.get(f.label);
-      if (memory) ranked.push({ candidate: { namespace: namespaces.get(f.namespaceId)!, memory, distance: f.distance }, score: f.score });
-    }
-  }
-
-  if (request.recency) {
-    const { weight, halfLife } = request.recency;
-    for (const r of ranked) r.score += recencyBonus(request.now - r.candidate.memory.timestamp, halfLife * 1000, weight);
-  }
-  if (request.retentionWeight && request.retentionOf) {
-    for (const r of ranked) r.score += request.retentionWeight * request.retentionOf(r.candidate.namespace, r.candidate.memory);
-  }
-  ranked.sort((a, b) => b.score - a.score || a.candidate.memory.label - b.candidate.memory.label);
-  if (request.minScore !== undefined) ranked = ranked.filter((r) => r.score >= request.minScore!);
-  if (request.mmr) ranked = diversify(ranked.slice(0, pool), k, request.mmr.lambda);
-
-  const hits: SearchHit[] = ranked.slice(0, k).map(({ candidate, score }) => ({ ...candidate, score }));
-  if (request.expand) {
-    for (const hit of hits) {
-      const around = await store.adjacentMemories(hit.namespace.id, hit.memory, request.expand.before, request.expand.after);
-      hit.neighbors = [...around.before, ...around.after].filter((m) => inScope(request.scope, m));
-    }
-  }
-  return hits;
 }
 
-async function hybrid(
-  store: Store,
-  targets: SearchTarget[],
-  request: SearchRequest,
-  candidates: number,
-  fields: MemoryFields,
-): Promise<{ candidate: Candidate; score: number }[]> {
+export async function search(store: Store, targets: SearchTarget[], request: SearchRequest): Promise<SearchHit[]> {
+  const { k, mode } = request;
+  const reranked = request.recency !== undefined || request.retentionWeight !== undefined;
+  // How many ranked candidates the re-ranking steps look at.
+  const pool = request.mmr ? Math.max(k, request.mmr.fetchK ?? Math.max(3 * k, 20)) : reranked ? Math.max(3 * k, 20) : k;
+  const scopes = targets.map((t) => t.resident.table.scope(request.scope));
+  const now = request.scope.visibleAt;
+
+  let ranked: Ranked[];
+  if (mode === 'hybrid') {
+    ranked = hybrid(targets, scopes, request, Math.max(pool, request.hybrid.candidates));
+  } else if (mode === 'vector') {
+    ranked = targets.flatMap((target) =>
+      target.resident
+        .nearest(request.vector!, pool, request.scope, target.record.hnsw.efSearch, request.exactThreshold)
+        .map((n) => ({ target, label: n.label, distance: n.distance, score: scoreOf(target.record.space, n.distance) })),
+    );
+  } else {
+    const stems = stemsOf(queryTerms(request.text!));
+    ranked = keywordHits(targets, scopes, stems, pool, now).map((h) => ({ ...h, distance: null }));
+  }
+  ranked.sort((a, b) => b.score - a.score || a.label - b.label);
+
+  // Re-ranking by what only the store knows (retention) reads every candidate; otherwise only the pool.
+  const readAll = request.retentionWeight !== undefined && request.retentionOf !== undefined;
+  const fields: MemoryFields = { text: request.fields.text, metadata: request.fields.metadata, vector: request.fields.vector };
+  const memories = await readMemories(store, readAll ? ranked : ranked.slice(0, pool), fields);
+  let hits = ranked
+    .filter((r) => memories.has(r.label))
+    .map((r) => ({ ...r, memory: memories.get(r.label)! }));
+  if (request.recency) {
+    const { weight, halfLife } = request.recency;
+    for (const h of hits) h.score += recencyBonus(request.now - h.memory.timestamp, halfLife * 1000, weight);
+  }
+  if (readAll) {
+    for (const h of hits) h.score += request.retentionWeight! * request.retentionOf!(h.target.record, h.memory);
+  }
+  hits.sort((a, b) => b.score - a.score || a.label - b.label);
+  if (request.minScore !== undefined) hits = hits.filter((h) => h.score >= request.minScore!);
+  if (request.mmr) hits = diversify(hits.slice(0, pool), k, request.mmr.lambda);
+
+  const results: SearchHit[] = hits.slice(0, k).map((h) => ({ namespace: h.target.record, memory: h.memory, score: h.score, distance: h.distance }));
+  if (request.expand) {
+    const { before, after } = request.expand;
+    for (const [i, hit] of results.entries()) {
+      const target = hits[i]!.target;
+      const visible = inScopeOf(target, scopes[targets.indexOf(target)], now);
+      const around = target.resident.table.adjacent(hit.memory.label, before, after);
+      const labels = [...around.before, ...around.after].filter(visible);
+      const read = await readMemories(store, labels.map((label) => ({ target, label })), { text: true, metadata: true, vector: false });
+      hit.neighbors = labels.filter((label) => read.has(label)).map((label) => read.get(label)!);
+    }
+  }
+  return results;
+}
+
+/** BM25 hits over the targets, with statistics merged over all of them so that scores compare. */
+function keywordHits(targets: SearchTarget[], scopes: (SlotSet | undefined)[], stems: string[], limit: number, now: number | undefined) {
+  if (stems.length === 0) return [];
+  const stats = mergeStats(targets.map((t) => t.resident.table.keywordStats(stems)));
+  return targets.flatMap((target, i) =>
+    target.resident.table.keywordSearch(stems, limit, stats, scopes[i], now).map((h) => ({ target, label: h.label, score: h.score })),
+  );
+}
+
+function hybrid(targets: SearchTarget[], scopes: (SlotSet | undefined)[], request: SearchRequest, candidates: number): Ranked[] {
   const options = request.hybrid;
   const query = request.vector!;
-  const namespaces = new Map(targets.map((t) => [t.record.id, t.record]));
-  const ids = [...namespaces.keys()];
+  const now = request.scope.visibleAt;
+  const paths = tagPaths(options);
 
   const terms = queryTerms(request.text!);
-  const mentions = options.mentionBoost > 0 ? await store.taggedTerms(ids, terms) : [];
-  const topical = terms.filter((t) => !mentions.includes(t));
-  const keywordHits = await store.keywordSearch(ids, topical.length > 0 ? topical : terms, candidates, request.scope);
+  const tagged = new Set<string>();
+  if (options.mentionBoost > 0) for (const t of targets) for (const w of t.resident.table.tagWords(paths)) tagged.add(w);
+  const mentions = terms.filter((t) => tagged.has(t));
+  const topical = terms.filter((t) => !tagged.has(t));
+  const keyword = keywordHits(targets, scopes, stemsOf(topical.length > 0 ? topical : terms), candidates, now);
 
-  const found: { namespaceId: number; label: Label }[] = keywordHits.map((h) => ({ namespaceId: h.namespaceId, label: h.label }));
-  for (const target of targets) {
-    for (const n of await target.nearest(query, candidates, request.scope)) found.push({ namespaceId: target.record.id, label: n.label });
-  }
-  const memories = await readMemories(store, namespaces, found, fields);
-  const owner = new Map(found.map((f) => [f.label as number, f.namespaceId]));
+  // Candidates, each with the target it belongs to.
+  const owner = new Map<number, number>();
+  keyword.forEach((h) => owner.set(h.label, targets.indexOf(h.target)));
+  targets.forEach((target, i) => {
+    for (const n of target.resident.nearest(query, candidates, request.scope, target.record.hnsw.efSearch, request.exactThreshold)) owner.set(n.label, i);
+  });
 
   // Adjacent memories join the candidates: the answer is often the turn after the one the words match.
   const adjacent = new Map<number, number[]>();
@@ -156,35 +184,30 @@ async function hybrid(
     else if (!list.includes(to)) list.push(to);
   };
   if (options.neighborWeight > 0) {
-    for (const memory of [...memories.values()]) {
-      const namespaceId = owner.get(memory.label)!;
-      const around = await store.adjacentMemories(namespaceId, memory, 1, 1);
+    for (const [label, i] of [...owner]) {
+      const target = targets[i]!;
+      const visible = inScopeOf(target, scopes[i], now);
+      const around = target.resident.table.adjacent(label as Label, 1, 1);
       for (const other of [...around.before, ...around.after]) {
-        if (!inScope(request.scope, other)) continue;
-        if (!memories.has(other.label)) {
-          memories.set(other.label, other);
-          owner.set(other.label, namespaceId);
-        }
-        link(memory.label, other.label);
-        link(other.label, memory.label);
+        if (!visible(other)) continue;
+        if (!owner.has(other)) owner.set(other, i);
+        link(label, other);
+        link(other, label);
       }
     }
   }
 
   const distances = new Map<number, number>();
   const vectorScores: Scores = new Map();
-  for (const memory of [...memories.values()]) {
-    // A re-embedding may have swapped the namespace's vectors since the query was embedded: skip, don't compare.
-    if (memory.vector!.length !== query.length) {
-      memories.delete(memory.label);
-      continue;
-    }
-    const space = namespaces.get(owner.get(memory.label)!)!.space;
-    const d = distanceBetween(space, query, memory.vector!);
-    distances.set(memory.label, d);
-    vectorScores.set(memory.label, scoreOf(space, d));
+  for (const [label, i] of owner) {
+    const target = targets[i]!;
+    const vector = target.resident.table.vectorOf(label as Label);
+    if (!vector) continue;
+    const d = distanceBetween(target.record.space, query, vector);
+    distances.set(label, d);
+    vectorScores.set(label, scoreOf(target.record.space, d));
   }
-  const keywordScores: Scores = new Map(keywordHits.filter((h) => memories.has(h.label)).map((h) => [h.label, h.score]));
+  const keywordScores: Scores = new Map(keyword.filter((h) => distances.has(h.label)).map((h) => [h.label, h.score]));
   // RRF sums are tiny (1/60 and less): rescale them to [0, 1] so that mentionBoost and neighborWeight weigh
   // the same with either fusion.
   let scores =
@@ -194,31 +217,26 @@ async function hybrid(
   if (mentions.length > 0) {
     const boosted: Scores = new Map();
     for (const [label, score] of scores) {
-      const tags = tagWords(memories.get(label)!.metadata);
+      const table = targets[owner.get(label)!]!.resident.table;
+      const tags = new Set<string>();
+      for (const path of paths) {
+        const value = table.fieldValue(label as Label, path);
+        if (typeof value === 'string') for (const w of words(value)) tags.add(w);
+      }
       const named = mentions.filter((m) => tags.has(m)).length;
       boosted.set(label, score + (options.mentionBoost * named) / mentions.length);
     }
     scores = boosted;
   }
   scores = propagateToNeighbors(scores, adjacent, options.neighborWeight);
-
-  const strip = (memory: MemoryRecord): MemoryRecord => {
-    const out = { ...memory };
-    if (!request.fields.metadata) out.metadata = {};
-    if (!request.fields.text) out.text = null;
-    return out;
-  };
-  return [...scores].map(([label, score]) => {
-    const memory = memories.get(label)!;
-    return { candidate: { namespace: namespaces.get(owner.get(label)!)!, memory: strip(memory), distance: distances.get(label)! }, score };
-  });
+  return [...scores].map(([label, score]) => ({ target: targets[owner.get(label)!]!, label: label as Label, score, distance: distances.get(label)! }));
 }
 
-/** MMR over ranked candidates with vectors; relevance is the score normalized over them. */
-function diversify(ranked: { candidate: Candidate; score: number }[], k: number, lambda: number) {
+/** MMR over ranked candidates with vectors (from the tables); relevance is the score normalized over them. */
+function diversify<T extends Ranked>(ranked: T[], k: number, lambda: number): T[] {
   const relevance = minMax(new Map(ranked.map((r, i) => [i, r.score])));
-  const similarity = (a: number, b: number): number =>
-    1 - distanceBetween('cosine', ranked[a]!.candidate.memory.vector!, ranked[b]!.candidate.memory.vector!);
+  const vectorOf = (i: number) => ranked[i]!.target.resident.table.vectorOf(ranked[i]!.label)!;
+  const similarity = (a: number, b: number): number => 1 - distanceBetween('cosine', vectorOf(a), vectorOf(b));
   const order = mmr(
     ranked.map((_, i) => ({ key: i, relevance: relevance.get(i)! })),
     similarity,
@@ -228,24 +246,19 @@ function diversify(ranked: { candidate: Candidate; score: number }[], k: number,
   return order.map((i) => ranked[i]!);
 }
 
-async function readMemories(
-  store: Store,
-  namespaces: Map<number, NamespaceRecord>,
-  found: { namespaceId: number; label: Label }[],
-  fields: MemoryFields,
-): Promise<Map<number, MemoryRecord>> {
+/** The memories of candidates, read from the store one namespace and batch at a time. */
+async function readMemories(store: Store, found: { target: SearchTarget; label: Label }[], fields: MemoryFields): Promise<Map<number, MemoryRecord>> {
   const byNamespace = new Map<number, Label[]>();
   for (const f of found) {
-    const labels = byNamespace.get(f.namespaceId);
+    const labels = byNamespace.get(f.target.record.id);
     if (labels) labels.push(f.label);
-    else byNamespace.set(f.namespaceId, [f.label]);
+    else byNamespace.set(f.target.record.id, [f.label]);
   }
   const out = new Map<number, MemoryRecord>();
   for (const [namespaceId, labels] of byNamespace) {
-    if (!namespaces.has(namespaceId)) continue;
     const unique = [...new Set(labels)];
     for (let i = 0; i < unique.length; i += READ_BATCH) {
-      for (const memory of await store.memoriesByLabels(namespaceId, unique.slice(i, i + READ_BATCH), fields)) out.set(memory.label, memory);
+      for (const memory of await store.memories.byLabels(namespaceId, unique.slice(i, i + READ_BATCH), fields)) out.set(memory.label, memory);
     }
   }
   return out;

@@ -1,21 +1,36 @@
 /**
- * The HNSW vector index (hnswlib-node). Labels are the memories' SQLite row ids. Deleted labels are marked,
- * and their slots are reused by later inserts, so the index does not grow without bound under churn.
+ * The HNSW vector index (hnswlib-node). Labels are the memories' labels in the store. Deleted labels are
+ * marked, and their slots are reused by later inserts, so the index does not grow without bound under churn.
+ * Capacity follows the data (it starts at what it is given and grows by half); loading, saving and building a
+ * whole graph run off the event loop (libuv threads, a worker thread).
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import type { Label, Neighbor } from '../../core/types.js';
 import { asLabel } from '../../core/types.js';
 import type { IndexShape, PersistentVectorIndex, SearchOptions, VectorIndexFactory } from '../../ports/vector-index.js';
 
-const MIN_CAPACITY = 1024;
+const MIN_CAPACITY = 64;
+const GROWTH = 1.5;
 
 /** hnswlib's message for a label that a loaded index still lists but had already marked deleted. */
 const ALREADY_DELETED = /already deleted/i;
+
+/**
+ * hnswlib allocates 65,536 label locks per index (about 2.6 MB, whatever its size): the reason small
+ * namespaces get no graph at all.
+ */
+const FIXED_BYTES = 65_536 * 40;
+
+const BUILD_WORKER = new URL('./build-worker.mjs', import.meta.url);
 
 class HnswIndex implements PersistentVectorIndex {
   readonly space;
   readonly dimensions;
   private readonly efSearch: number;
+  private readonly m: number;
   private deleted: number;
   private readonly present: Set<number>;
 
@@ -27,6 +42,7 @@ class HnswIndex implements PersistentVectorIndex {
     this.space = shape.space;
     this.dimensions = shape.dimensions;
     this.efSearch = shape.hnsw.efSearch;
+    this.m = shape.hnsw.m;
     this.deleted = deleted;
     // Labels in the graph: live ones, plus (after a load) deleted ones whose slots were not yet reused.
     this.present = new Set(index.getIdsList());
@@ -45,7 +61,7 @@ class HnswIndex implements PersistentVectorIndex {
       this.deleted--;
     } else {
       const capacity = this.index.getMaxElements();
-      if (this.index.getCurrentCount() >= capacity) this.index.resizeIndex(Math.max(MIN_CAPACITY, capacity * 2));
+      if (this.index.getCurrentCount() >= capacity) this.index.resizeIndex(Math.max(MIN_CAPACITY, Math.ceil(capacity * GROWTH)));
       this.index.addPoint(point, label, false);
     }
     this.present.add(label);
@@ -85,27 +101,64 @@ class HnswIndex implements PersistentVectorIndex {
     return { elements: count - this.deleted, deleted: this.deleted, capacity: this.index.getMaxElements() };
   }
 
-  save(file: string): void {
-    this.index.writeIndexSync(file);
+  labels(): Label[] {
+    return [...this.present].map(asLabel);
   }
+
+  bytes(): number {
+    // Per slot: level-0 links (2M + 1 ints), the vector, the label, a lock, a level and a visited mark; per
+    // element, the label map and the labels set; upper levels add about 1/(M−1) of a level's links.
+    const capacity = this.index.getMaxElements();
+    const level0 = (2 * this.m + 1) * 4 + this.dimensions * 4 + 8 + 40 + 4 + 2;
+    const upper = ((this.m + 1) * 4) / Math.max(1, this.m - 1);
+    return FIXED_BYTES + capacity * level0 + this.present.size * (48 + 24 + upper);
+  }
+
+  async save(file: string): Promise<void> {
+    await this.index.writeIndex(file);
+  }
+}
+
+function newGraph(shape: IndexShape, capacity: number): hnswlib.HierarchicalNSW {
+  const index = new hnswlib.HierarchicalNSW(shape.space, shape.dimensions);
+  index.initIndex({
+    maxElements: Math.max(MIN_CAPACITY, capacity),
+    m: shape.hnsw.m,
+    efConstruction: shape.hnsw.efConstruction,
+    randomSeed: 100,
+    allowReplaceDeleted: true,
+  });
+  return index;
 }
 
 export const hnswIndexFactory: VectorIndexFactory = {
   kind: 'hnswlib-node@3',
   create(shape, capacity) {
-    const index = new hnswlib.HierarchicalNSW(shape.space, shape.dimensions);
-    index.initIndex({
-      maxElements: Math.max(MIN_CAPACITY, capacity),
-      m: shape.hnsw.m,
-      efConstruction: shape.hnsw.efConstruction,
-      randomSeed: 100,
-      allowReplaceDeleted: true,
-    });
-    return new HnswIndex(index, shape, 0);
+    return new HnswIndex(newGraph(shape, capacity), shape, 0);
   },
-  load(file, shape, deleted) {
+  async load(file, shape, deleted) {
     const index = new hnswlib.HierarchicalNSW(shape.space, shape.dimensions);
-    index.readIndexSync(file, true);
+    await index.readIndex(file, true);
     return new HnswIndex(index, shape, deleted);
+  },
+  async build(shape, labels, vectors, scratch) {
+    const file = join(scratch, `build-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.idx`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const worker = new Worker(BUILD_WORKER, {
+          workerData: { space: shape.space, dimensions: shape.dimensions, m: shape.hnsw.m, efConstruction: shape.hnsw.efConstruction, labels, vectors, file },
+        });
+        worker.once('message', (message: { ok: boolean; message?: string }) => {
+          void worker.terminate();
+          if (message.ok) resolve();
+          else reject(new Error(`building the graph failed: ${message.message}`));
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => code !== 0 && reject(new Error(`the graph builder exited with ${code}`)));
+      });
+      return await hnswIndexFactory.load(file, shape, 0);
+    } finally {
+      rmSync(file, { force: true });
+    }
   },
 };

@@ -1,0 +1,270 @@
+/**
+ * Memories in SQLite. Each write is one transaction that takes the next numbers of its namespace's change
+ * sequence (`namespaces.head_seq`, advanced inside the transaction), stamps each changed row with its number
+ * and logs the change in `changes`; a write is acknowledged only after its transaction commits.
+ */
+import type Database from 'better-sqlite3';
+import { MembankError } from '../../core/errors.js';
+import type { Scalar } from '../../core/filter.js';
+import type { TableRow } from '../../core/table/index.js';
+import { asLabel, type Label, type MemoryWrite } from '../../core/types.js';
+import type { ChangeOp } from '../../ports/change-log.js';
+import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import { inBatches } from './database.js';
+import { blobToVector, fromRow, memoryColumns, type MemoryRow, vectorToBlob } from './rows.js';
+
+const BATCH = 5000;
+const ALL = { text: true, metadata: true, vector: false };
+const ALL_WITH_VECTOR = { text: true, metadata: true, vector: true };
+/** A memory not yet expired at the time bound to the statement's parameter `@now`. */
+const VISIBLE = '(expires_at IS NULL OR expires_at > @now)';
+const TABLE_COLUMNS = 'label, vector, event_at, expires_at, document_id, chunk_index, seq';
+
+type TableTuple = [number, Buffer, number, number | null, string | null, number | null, number];
+type FullTuple = [...TableTuple, string | null, string];
+
+const tableRow = (t: TableTuple): TableRow => ({
+  label: asLabel(t[0]),
+  vector: blobToVector(t[1]),
+  eventAt: t[2],
+  expiresAt: t[3],
+  documentId: t[4],
+  chunkIndex: t[5],
+  seq: t[6],
+});
+
+/** A JSON value read by json_extract with its json_type, as the scalar filters compare (undefined otherwise). */
+function scalarOf(value: unknown, type: string | null): Scalar | undefined {
+  switch (type) {
+    case 'text':
+      return value as string;
+    case 'integer':
+    case 'real':
+      return Number(value);
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    default:
+      return undefined;
+  }
+}
+
+export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
+  const sql = {
+    advance: db.prepare('UPDATE namespaces SET head_seq = head_seq + ? WHERE id = ? RETURNING head_seq, generation').raw(),
+    logChange: db.prepare('INSERT INTO changes (namespace_id, seq, at, op, memory_id, label) VALUES (?, ?, ?, ?, ?, ?)'),
+    // Replacing a memory replaces it whole: its strength and recalls start again; created_at stays.
+    insert: db
+      .prepare(
+        `INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index,
+           importance, strength, expires_at, seq)
+         VALUES (@ns, @id, @text, @metadata, @vector, @eventAt, @now, @now, @documentId, @chunkIndex, @importance, @strength, @expiresAt, @seq)
+         ON CONFLICT (namespace_id, id) DO NOTHING RETURNING label`,
+      )
+      .pluck(),
+    update: db
+      .prepare(
+        `UPDATE memories SET text = @text, metadata = @metadata, vector = @vector, event_at = @eventAt, updated_at = @now,
+           document_id = @documentId, chunk_index = @chunkIndex, importance = @importance, strength = @strength,
+           recall_count = 0, last_recalled_at = NULL, expires_at = @expiresAt, seq = @seq
+         WHERE namespace_id = @ns AND id = @id RETURNING label`,
+      )
+      .pluck(),
+    deleteById: db.prepare('DELETE FROM memories WHERE namespace_id = ? AND id = ? RETURNING label').pluck(),
+    deleteLabel: db.prepare('DELETE FROM memories WHERE label = ? AND namespace_id = ? RETURNING id').pluck(),
+    documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ? ORDER BY chunk_index'),
+    count: db.prepare('SELECT COUNT(*) FROM memories WHERE namespace_id = ?').pluck(),
+    countWithoutText: db.prepare('SELECT COUNT(*) FROM memories WHERE namespace_id = ? AND text IS NULL').pluck(),
+    byId: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = @ns AND id = @id AND ${VISIBLE}`).raw(),
+    byIdWithVector: db.prepare(`SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = @ns AND id = @id AND ${VISIBLE}`).raw(),
+    page: db
+      .prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = @ns AND label > @after AND ${VISIBLE} ORDER BY label LIMIT @limit`)
+      .raw(),
+    pageWithVector: db
+      .prepare(
+        `SELECT ${memoryColumns(ALL_WITH_VECTOR)} FROM memories WHERE namespace_id = @ns AND label > @after AND ${VISIBLE} ORDER BY label LIMIT @limit`,
+      )
+      .raw(),
+    reinforce: db.prepare(
+      'UPDATE memories SET strength = strength + ?, recall_count = recall_count + ?, last_recalled_at = max(coalesce(last_recalled_at, 0), ?) WHERE label = ?',
+    ),
+    head: db.prepare('SELECT head_seq FROM namespaces WHERE id = ?').pluck(),
+    tableRows: db.prepare(`SELECT ${TABLE_COLUMNS} FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`).raw(),
+    rowsSince: db
+      .prepare(`SELECT ${TABLE_COLUMNS}, text, metadata FROM memories WHERE namespace_id = ? AND seq > ? AND label > ? ORDER BY label LIMIT ?`)
+      .raw(),
+    fieldValues: db
+      .prepare(`SELECT label, json_extract(metadata, ?), json_type(metadata, ?) FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
+      .raw(),
+    texts: db.prepare('SELECT label, text FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?').raw(),
+    textsSince: db.prepare('SELECT label, text FROM memories WHERE namespace_id = ? AND seq > ? AND label > ? ORDER BY label LIMIT ?'),
+  };
+
+  /**
+   * Takes `count` numbers of the namespace's sequence; answers the first. With `generation`, refuses (throwing,
+   * so the transaction rolls back) when the namespace was re-embedded since the caller's vectors were made.
+   */
+  const take = (namespaceId: number, count: number, generation?: number): number => {
+    const [head, current] = sql.advance.get(count, namespaceId) as [number, number];
+    if (generation !== undefined && current !== generation) {
+      throw new MembankError('EMBEDDER_MISMATCH', 'The namespace was re-embedded while this write was being embedded; it was not written. Send it again.');
+    }
+    return head - count + 1;
+  };
+
+  const log = (namespaceId: number, seq: number, at: number, op: ChangeOp, id: string, label: number): void => {
+    sql.logChange.run(namespaceId, seq, at, op, id, label);
+  };
+
+  const write = db.transaction((namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number, generation: number): WriteOutcome => {
+    let stale: { label: number; id: string }[] = [];
+    if (replaceDocument !== undefined) {
+      const keep = new Set(memories.map((m) => m.id));
+      stale = (sql.documentChunks.all(namespaceId, replaceDocument) as { label: number; id: string }[]).filter((row) => !keep.has(row.id));
+    }
+    const firstSeq = take(namespaceId, stale.length + memories.length, generation);
+    let seq = firstSeq;
+    for (const row of stale) {
+      sql.deleteLabel.get(row.label, namespaceId);
+      log(namespaceId, seq++, now, 'deleted', row.id, row.label);
+    }
+    const written = memories.map((m) => {
+      const params = {
+        ns: namespaceId,
+        id: m.id,
+        text: m.text,
+        metadata: JSON.stringify(m.metadata),
+        vector: vectorToBlob(m.vector),
+        eventAt: m.timestamp,
+        now,
+        documentId: m.documentId,
+        chunkIndex: m.chunkIndex,
+        importance: m.importance,
+        strength: m.strength,
+        expiresAt: m.expiresAt,
+        seq,
+      };
+      const inserted = sql.insert.get(params) as number | undefined;
+      const label = inserted ?? (sql.update.get(params) as number);
+      log(namespaceId, seq, now, inserted === undefined ? 'updated' : 'created', m.id, label);
+      return { label: asLabel(label), seq: seq++ };
+    });
+    return { firstSeq, seq: seq - 1, written, removed: stale.map((row) => asLabel(row.label)) };
+  });
+
+  /** Deletes rows found by `find`, then numbers and logs what was really deleted. */
+  const remove = db.transaction((namespaceId: number, rows: { label: number; id: string }[], op: ChangeOp, now: number): DeleteOutcome | undefined => {
+    if (rows.length === 0) return undefined;
+    const firstSeq = take(namespaceId, rows.length);
+    rows.forEach((row, i) => log(namespaceId, firstSeq + i, now, op, row.id, row.label));
+    return { firstSeq, seq: firstSeq + rows.length - 1, removed: rows.map((row) => asLabel(row.label)), ids: rows.map((row) => row.id) };
+  });
+
+  const deleteLabels = db.transaction((namespaceId: number, labels: Label[], op: ChangeOp, now: number) => {
+    const rows: { label: number; id: string }[] = [];
+    for (const label of labels) {
+      const id = sql.deleteLabel.get(label, namespaceId) as string | undefined;
+      if (id !== undefined) rows.push({ label, id });
+    }
+    return remove(namespaceId, rows, op, now);
+  });
+
+  const reinforce = db.transaction((recalls: { label: Label; recalls: number; at: number }[]) => {
+    for (const r of recalls) sql.reinforce.run(r.recalls, r.recalls, r.at, r.label);
+  });
+
+  // Query results are read on the hot path: one statement per (fields, count), in raw mode, reading only
+  // the columns asked for. Cached, and bounded.
+  const byLabelsCache = new Map<string, Database.Statement>();
+  const byLabels = (fields: MemoryFields, count: number): Database.Statement => {
+    const key = `${Number(fields.text)}${Number(fields.metadata)}${Number(fields.vector)}:${count}`;
+    let statement = byLabelsCache.get(key);
+    if (!statement) {
+      if (byLabelsCache.size >= 256) byLabelsCache.clear();
+      // `+namespace_id` keeps the planner on the primary key: without it, SQLite scans the namespace's index.
+      statement = db
+        .prepare(`SELECT ${memoryColumns(fields)} FROM memories WHERE +namespace_id = ? AND label IN (${'?, '.repeat(count - 1)}?)`)
+        .raw();
+      byLabelsCache.set(key, statement);
+    }
+    return statement;
+  };
+
+  return {
+    async write(namespaceId, memories, { replaceDocument, now, generation }) {
+      return write(namespaceId, memories, replaceDocument, now, generation);
+    },
+    async deleteById(namespaceId, id, now) {
+      return db.transaction(() => {
+        const label = sql.deleteById.get(namespaceId, id) as number | undefined;
+        return label === undefined ? undefined : remove(namespaceId, [{ label, id }], 'deleted', now);
+      })();
+    },
+    async deleteDocument(namespaceId, documentId, now) {
+      return db.transaction(() => {
+        const rows = sql.documentChunks.all(namespaceId, documentId) as { label: number; id: string }[];
+        for (const row of rows) sql.deleteLabel.get(row.label, namespaceId);
+        return remove(namespaceId, rows, 'deleted', now);
+      })();
+    },
+    async deleteLabels(namespaceId, labels, reason: RemovalReason, now) {
+      return deleteLabels(namespaceId, labels, reason, now);
+    },
+    async get(namespaceId, id, withVector, now) {
+      const row = (withVector ? sql.byIdWithVector : sql.byId).get({ ns: namespaceId, id, now }) as MemoryRow | undefined;
+      return row && fromRow(row);
+    },
+    async list(namespaceId, after, limit, withVector, now): Promise<MemoryPage> {
+      const rows = (withVector ? sql.pageWithVector : sql.page).all({ ns: namespaceId, after: after ?? 0, now, limit: limit + 1 }) as MemoryRow[];
+      const more = rows.length > limit;
+      const memories = rows.slice(0, limit).map(fromRow);
+      return { memories, next: more ? memories[memories.length - 1]!.label : null };
+    },
+    async byLabels(namespaceId, labels, fields) {
+      if (labels.length === 0) return [];
+      return (byLabels(fields, labels.length).all(namespaceId, ...labels) as MemoryRow[]).map(fromRow);
+    },
+    async count(namespaceId) {
+      return sql.count.get(namespaceId) as number;
+    },
+    async countWithoutText(namespaceId) {
+      return sql.countWithoutText.get(namespaceId) as number;
+    },
+    async reinforce(recalls) {
+      reinforce(recalls);
+    },
+    async tableRows(namespaceId) {
+      // The caller holds the namespace's write lock, so batches read between other namespaces' writes still
+      // form one snapshot of this namespace.
+      const seq = sql.head.get(namespaceId) as number;
+      const rows = inBatches((after) => sql.tableRows.all(namespaceId, after, BATCH) as TableTuple[], (t) => t[0], BATCH);
+      return {
+        seq,
+        rows: (async function* () {
+          for await (const batch of rows) yield batch.map(tableRow);
+        })(),
+      };
+    },
+    async *rowsSince(namespaceId, seq) {
+      for await (const batch of inBatches((after) => sql.rowsSince.all(namespaceId, seq, after, BATCH) as FullTuple[], (t) => t[0], BATCH)) {
+        yield batch.map((t) => ({ ...tableRow(t as unknown as TableTuple), text: t[7], metadata: JSON.parse(t[8]) }));
+      }
+    },
+    async *fieldValues(namespaceId, path) {
+      const jsonPath = '$' + path.map((segment) => `."${segment}"`).join('');
+      const read = (after: number) => sql.fieldValues.all(jsonPath, jsonPath, namespaceId, after, BATCH) as [number, unknown, string | null][];
+      for await (const batch of inBatches(read, (t) => t[0], BATCH)) {
+        yield batch.map(([label, value, type]) => [asLabel(label), scalarOf(value, type)]);
+      }
+    },
+    async *texts(namespaceId) {
+      const read = (after: number) => sql.texts.all(namespaceId, after, BATCH) as [number, string | null][];
+      for await (const batch of inBatches(read, (t) => t[0], BATCH)) yield batch.map(([label, text]) => [asLabel(label), text]);
+    },
+    async textsSince(namespaceId, seq, afterLabel, limit) {
+      const rows = sql.textsSince.all(namespaceId, seq, afterLabel, limit) as { label: number; text: string | null }[];
+      return rows.map((row) => ({ label: asLabel(row.label), text: row.text }));
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/** Namespaces in SQLite: records, settings, change-sequence heads, and the forgetting schedules in use. */
+import type Database from 'better-sqlite3';
+import { DEFAULT_FORGETTING, type NamespaceRecord } from '../../core/types.js';
+import type { NamespaceStore, NewNamespace } from '../../ports/namespace-store.js';
+import { type NamespaceRow, toNamespace } from './rows.js';
+
+/** Settings JSON may predate a key: the default then applies, in SQL as in `toNamespace`. */
+const SCHEDULE = `coalesce(json_extract(settings, '$.forgetting.schedule'), @defaultSchedule)`;
+
+export function createSqliteNamespaceStore(db: Database.Database): NamespaceStore {
+  const sql = {
+    insert: db.prepare(
+      `INSERT INTO namespaces (name, space, dimensions, embedder, embedder_revision, hnsw_m, hnsw_ef_construction, hnsw_ef_search,
+         hnsw_threshold, settings, created_at)
+       VALUES (@name, @space, @dimensions, @embedder, @embedderRevision, @m, @efConstruction, @efSearch, @threshold, @settings, @createdAt)
+       RETURNING *`,
+    ),
+    byName: db.prepare('SELECT * FROM namespaces WHERE name = ?'),
+    byId: db.prepare('SELECT * FROM namespaces WHERE id = ?'),
+    list: db.prepare(`SELECT * FROM namespaces WHERE name > @after AND (@internal OR name NOT LIKE '~%') ORDER BY name LIMIT @limit`),
+    delete: db.prepare('DELETE FROM namespaces WHERE id = ?'),
+    updateSettings: db.prepare('UPDATE namespaces SET settings = ? WHERE id = ? RETURNING *'),
+    head: db.prepare('SELECT head_seq AS seq, generation FROM namespaces WHERE id = ?'),
+    schedules: db.prepare(`SELECT DISTINCT ${SCHEDULE} FROM namespaces WHERE name NOT LIKE '~%'`).pluck(),
+    dueOn: db
+      .prepare(
+        `SELECT name FROM namespaces n WHERE name NOT LIKE '~%' AND ${SCHEDULE} = @schedule
+         AND (json_extract(settings, '$.forgetting.enabled') = 1
+              OR EXISTS (SELECT 1 FROM memories m WHERE m.namespace_id = n.id AND m.expires_at IS NOT NULL AND m.expires_at <= @now))
+         ORDER BY name`,
+      )
+      .pluck(),
+  };
+
+  return {
+    async create(input: NewNamespace): Promise<NamespaceRecord> {
+      const row = sql.insert.get({
+        name: input.name,
+        space: input.space,
+        dimensions: input.dimensions,
+        embedder: input.embedder,
+        embedderRevision: input.embedderRevision,
+        m: input.hnsw.m,
+        efConstruction: input.hnsw.efConstruction,
+        efSearch: input.hnsw.efSearch,
+        threshold: input.hnsw.threshold,
+        settings: JSON.stringify(input.settings),
+        createdAt: Date.now(),
+      }) as NamespaceRow;
+      return toNamespace(row);
+    },
+    async byName(name) {
+      const row = sql.byName.get(name) as NamespaceRow | undefined;
+      return row && toNamespace(row);
+    },
+    async byId(id) {
+      const row = sql.byId.get(id) as NamespaceRow | undefined;
+      return row && toNamespace(row);
+    },
+    async list(options = {}) {
+      const rows = sql.list.all({
+        after: options.after ?? '',
+        internal: options.internal ? 1 : 0,
+        limit: options.limit ?? -1,
+      }) as NamespaceRow[];
+      return rows.map(toNamespace);
+    },
+    async delete(id) {
+      return sql.delete.run(id).changes > 0;
+    },
+    async updateSettings(id, settings) {
+      return toNamespace(sql.updateSettings.get(JSON.stringify(settings), id) as NamespaceRow);
+    },
+    async head(id) {
+      return sql.head.get(id) as { seq: number; generation: number } | undefined;
+    },
+    async schedules() {
+      return sql.schedules.all({ defaultSchedule: DEFAULT_FORGETTING.schedule }) as string[];
+    },
+    async dueOn(schedule, now) {
+      return sql.dueOn.all({ schedule, now, defaultSchedule: DEFAULT_FORGETTING.schedule }) as string[];
+    },
+  };
+}
