@@ -272,10 +272,13 @@ describe('export, import, backup, restore', () => {
     const dataDir = tempDir();
     const live = await startMembank(dataDir);
     const c = new MembankClient({ url: live.url });
-    await c.createNamespace({ name: 'b' });
+    // A graph above 50 vectors, so that the backup has an index file to copy (the facts' sentences stay exact).
+    await c.createNamespace({ name: 'b', hnsw: { threshold: 50 } });
     await c.writeMemories('b', Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, text: `memory number ${i}`, metadata: { i }, importance: (i % 5) / 4 })));
     await c.writeFacts('b', [{ subject: 'Ann', predicate: 'lives_in', object: 'Oslo' }]);
     await c.writeFacts('b', [{ subject: 'Ann', predicate: 'lives_in', object: 'Rome', mode: 'replace' }]);
+    await c.query('b', { query: 'memory', k: 1, reinforce: false });
+    await live.membank.service.settled('b');
     await live.membank.service.checkpoint();
 
     // Writes keep coming while the backup runs: the copy holds a consistent prefix of them.
@@ -292,7 +295,7 @@ describe('export, import, backup, restore', () => {
     writing = false;
     await writer;
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(/^Backed up .* 2 index files/); // the memories' and the facts' sentences'
+    expect(backup.stdout).toMatch(/^Backed up .* 1 index files?/); // the memories' graph
     const all = async (client: MembankClient) => {
       const memories = new Map<string, unknown>();
       for await (const m of client.memories('b', { vector: true })) memories.set(m.id, m);

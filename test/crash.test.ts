@@ -24,7 +24,7 @@ async function indexReady(child: Child) {
     if (line) return line;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return undefined;
+  throw new Error(`no "index ready" line after a query:\n${child.output()}`);
 }
 
 describe('crash safety', () => {
@@ -60,7 +60,10 @@ describe('crash safety', () => {
       }
     };
     const writers = [0, 1, 2, 3].map(writer);
+    // Long enough for several checkpoints and a few hundred writes, however busy the machine.
+    const started = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 2500));
+    while (acked.size <= 300 && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 100));
     first.process.kill('SIGKILL');
     await exited(first.process);
     stop = true;

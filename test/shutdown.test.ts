@@ -21,11 +21,15 @@ describe('graceful shutdown', () => {
     // No periodic checkpoint: everything written here is pending until the shutdown's own checkpoint.
     const first = await spawnMembank(['--data-dir', dir, '--checkpoint-interval', '0']);
     const client = api(first.url);
-    expect((await client.post('/v1/namespaces', { name: 'g', embedder: null, dimensions: DIM, space: 'l2' })).status).toBe(201);
+    // A graph above 100 vectors: its checkpoint is what shutdown must write.
+    expect((await client.post('/v1/namespaces', { name: 'g', embedder: null, dimensions: DIM, space: 'l2', hnsw: { threshold: 100 } })).status).toBe(201);
     const vectors = randomVectors(600, DIM, 31);
     const early = vectors.slice(0, 300).map((vector, i) => ({ id: `e${i}`, vector }));
     expect((await client.post('/v1/namespaces/g/memories', { memories: early })).status).toBe(201);
-    expect((await client.get('/v1/namespaces/g')).body.index.pendingChanges).toBe(300);
+    // A query loads the namespace, whose graph is then built in the background.
+    expect((await client.post('/v1/namespaces/g/query', { vector: vectors[0], k: 1 })).status).toBe(200);
+    for (let i = 0; i < 200 && (await client.get('/v1/namespaces/g')).body.index.kind !== 'hnsw'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await client.get('/v1/namespaces/g')).body.index).toMatchObject({ kind: 'hnsw', pendingChanges: 300 });
 
     // A write in flight: its body is half sent when SIGTERM arrives.
     const late = vectors.slice(300).map((vector, i) => ({ id: `l${i}`, vector }));
@@ -61,8 +65,10 @@ describe('graceful shutdown', () => {
 
     const second = await spawnMembank(['--data-dir', dir]);
     try {
-      expect(logLines(second).find((l) => l.msg === 'index ready' && l.namespace === 'g')).toMatchObject({ how: 'loaded', replayed: 0 });
       const restarted = api(second.url);
+      expect((await restarted.post('/v1/namespaces/g/query', { vector: vectors[0], k: 1 })).status).toBe(200);
+      for (let i = 0; i < 100 && !logLines(second).some((l) => l.msg === 'index ready'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(logLines(second).find((l) => l.msg === 'index ready' && l.namespace === 'g')).toMatchObject({ how: 'loaded', replayed: 0 });
       const stats = (await restarted.get('/v1/namespaces/g')).body;
       expect(stats).toMatchObject({ count: 600, index: { elements: 600, pendingChanges: 0 } });
       for (const [i, vector] of vectors.entries()) {

@@ -15,8 +15,11 @@ import type { IndexShape, PersistentVectorIndex, SearchOptions, VectorIndexFacto
 const MIN_CAPACITY = 64;
 const GROWTH = 1.5;
 
-/** hnswlib's message for a label that a loaded index still lists but had already marked deleted. */
-const ALREADY_DELETED = /already deleted/i;
+/**
+ * hnswlib's messages for a label a loaded index still lists but no longer holds live: marked deleted, or
+ * whose slot a later insert took over.
+ */
+const ALREADY_DELETED = /already deleted|label not found/i;
 
 /**
  * hnswlib allocates 65,536 label locks per index (about 2.6 MB, whatever its size): the reason small
@@ -111,7 +114,7 @@ class HnswIndex implements PersistentVectorIndex {
     const capacity = this.index.getMaxElements();
     const level0 = (2 * this.m + 1) * 4 + this.dimensions * 4 + 8 + 40 + 4 + 2;
     const upper = ((this.m + 1) * 4) / Math.max(1, this.m - 1);
-    return FIXED_BYTES + capacity * level0 + this.present.size * (48 + 24 + upper);
+    return Math.round(FIXED_BYTES + capacity * level0 + this.present.size * (48 + 24 + upper));
   }
 
   async save(file: string): Promise<void> {
