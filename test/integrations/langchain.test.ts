@@ -216,6 +216,14 @@ describe('server-side embedding', () => {
     expect(() => new MembankEmbeddings({ url: server.url })).toThrow(/model/);
   });
 
+  it('a store on a missing namespace creates it on first use, whatever the first call', async () => {
+    const store = new MembankVectorStore({ url: server.url, namespace: fresh('lc-first-mmr') });
+    expect(await store.maxMarginalRelevanceSearch('anything', { k: 2 }, undefined)).toEqual([]);
+    expect((await server.api.get(`/v1/namespaces/${store.namespace}`)).body.embedder).toBe('hash-64');
+    const missing = new MembankVectorStore({ url: server.url, namespace: fresh('lc-first-none'), create: false });
+    await expect(missing.similaritySearch('x')).rejects.toMatchObject({ code: 'NAMESPACE_NOT_FOUND' });
+  });
+
   it('hybrid and keyword modes search on the server', async () => {
     const store = new MembankVectorStore({ url: server.url, namespace: fresh('lc-hybrid'), mode: 'hybrid' });
     await store.addDocuments(docs());

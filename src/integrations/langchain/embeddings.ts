@@ -4,7 +4,7 @@
  * travel as text and are embedded once, there.
  */
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
-import { type Connection, MembankClient, MembankError } from '../../client/index.js';
+import { type Connection, MembankClient, MembankError, type NamespaceSettings } from '../../client/index.js';
 
 export type MembankEmbeddingsFields = Connection &
   EmbeddingsParams & {
@@ -15,6 +15,11 @@ export type MembankEmbeddingsFields = Connection &
     model?: string;
     /** Or: the embedder of this namespace, looked up once. One of `model` or `namespace` is needed. */
     namespace?: string;
+    /**
+     * With `namespace`: settings to create it with when it does not exist yet (the server's default embedder
+     * unless they name one). By default it must exist already.
+     */
+    create?: false | NamespaceSettings;
   };
 
 export class MembankEmbeddings extends Embeddings {
@@ -22,6 +27,7 @@ export class MembankEmbeddings extends Embeddings {
   /** The embedder named at construction; undefined when it is the namespace's, until first use. */
   readonly model: string | undefined;
   readonly namespace: string | undefined;
+  readonly #create: false | NamespaceSettings;
   #resolved: Promise<string> | undefined;
 
   constructor(fields: MembankEmbeddingsFields) {
@@ -32,6 +38,7 @@ export class MembankEmbeddings extends Embeddings {
     this.client = MembankClient.from(fields);
     this.model = fields.model;
     this.namespace = fields.namespace;
+    this.#create = fields.create ?? false;
   }
 
   /** The embedder's name: the one given, or the namespace's. */
@@ -45,7 +52,7 @@ export class MembankEmbeddings extends Embeddings {
 
   async #lookUp(): Promise<string> {
     if (this.model !== undefined) return this.model;
-    const ns = await this.client.getNamespace(this.namespace!);
+    const ns = this.#create === false ? await this.client.getNamespace(this.namespace!) : await this.client.ensureNamespace(this.namespace!, this.#create);
     if (ns.embedder === null) {
       throw new MembankError(0, 'NO_EMBEDDER', `Namespace "${ns.name}" has no embedder (embedder: null), so MembankEmbeddings cannot embed with it: give a model.`);
     }

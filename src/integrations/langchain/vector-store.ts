@@ -73,7 +73,7 @@ export class MembankVectorStore extends VectorStore {
   constructor(first: EmbeddingsInterface | MembankVectorStoreFields | undefined, second?: MembankVectorStoreFields) {
     const [embeddings, fields] = second === undefined ? [undefined, first as MembankVectorStoreFields] : [first as EmbeddingsInterface | undefined, second];
     const client = MembankClient.from(fields);
-    super(embeddings ?? new MembankEmbeddings({ client, namespace: fields.namespace }), fields);
+    super(embeddings ?? new MembankEmbeddings({ client, namespace: fields.namespace, create: fields.create ?? {} }), fields);
     this.client = client;
     this.namespace = fields.namespace;
     this.#fields = fields;
