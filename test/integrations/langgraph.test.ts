@@ -222,6 +222,13 @@ describe('MembankStore with the server\'s embedder', () => {
     expect((await server.api.get(`/v1/namespaces/${viaEmbeddings.namespace}`)).body.embedder).toBe('hash-64');
   });
 
+  it('pages deep into a hybrid search (more than its default 100 candidates a side)', async () => {
+    const store = new MembankStore({ url: server.url, namespace: fresh('lg-deep'), index: { fields: ['text'] } });
+    await store.batch(Array.from({ length: 160 }, (_, i) => ({ namespace: ['bulk'], key: `k${i}`, value: { text: `note number ${i} about topic ${i % 7}` } })));
+    const found = await store.search(['bulk'], { query: 'topic 3', limit: 150 });
+    expect(new Set(found.map((i) => i.key)).size).toBe(150);
+  });
+
   it('long and odd keys and labels round-trip', async () => {
     const store = new MembankStore({ url: server.url, namespace: fresh('lg-keys') });
     const long = 'k'.repeat(400);
