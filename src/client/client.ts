@@ -85,7 +85,7 @@ export interface ClientOptions {
 
 /**
  * How the framework integrations reach membank: a client of your own, or the options to build one.
- * @example { url: 'http://127.0.0.1:8420', apiKey: process.env.MEMBANK_API_KEY }
+ * @example { url: 'http://127.0.0.1:8420', apiKey: 'mbk_…' }   or   { client: new MembankClient({ retries: 5 }) }
  */
 export type Connection = { client: MembankClient } | ClientOptions;
 
