@@ -32,6 +32,7 @@ import type {
   MemoryRequest,
   ModelList,
   Namespace,
+  NamespaceSettings,
   NamespaceStats,
   QueryRequest,
   QueryResult,
@@ -40,11 +41,14 @@ import type {
   SearchFactsRequest,
 } from './types.js';
 
-/** A failed call. `code` is the server's error code, or NETWORK_ERROR / TIMEOUT when no answer came. */
+/**
+ * A failed call. `code` is the server's error code, or NETWORK_ERROR / TIMEOUT when no answer came. The framework
+ * integrations throw it too, with one of the server's codes, for what they refuse before sending anything.
+ */
 export class MembankError extends Error {
   override readonly name = 'MembankError';
   constructor(
-    /** HTTP status; 0 when the server could not be reached. */
+    /** HTTP status; 0 when no answer came (the server could not be reached, or the request was refused before sending). */
     readonly status: number,
     readonly code: ErrorCode | 'NETWORK_ERROR' | 'TIMEOUT' | 'UNEXPECTED_RESPONSE',
     message: string,
@@ -79,7 +83,15 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * How the framework integrations reach membank: a client of your own, or the options to build one.
+ * @example { url: 'http://127.0.0.1:8420', apiKey: 'mbk_…' }   or   { client: new MembankClient({ retries: 5 }) }
+ */
+export type Connection = { client: MembankClient } | ClientOptions;
+
 const RETRYABLE = new Set([429, 503]);
+/** OpenAI's limit on texts per embeddings request, which POST /v1/embeddings keeps. */
+const MAX_EMBEDDING_INPUTS = 2048;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seg = encodeURIComponent;
 
@@ -99,6 +111,11 @@ export class MembankClient {
       fetch: options.fetch ?? ((...args) => fetch(...args)),
       ...(options.apiKey !== undefined && { apiKey: options.apiKey }),
     };
+  }
+
+  /** The connection's client: the one given, or a new one built from the options. */
+  static from(connection: Connection): MembankClient {
+    return 'client' in connection ? connection.client : new MembankClient(connection);
   }
 
   /** Sends one request; resolves with the parsed JSON answer (undefined for 204). */
@@ -172,6 +189,21 @@ export class MembankClient {
     return this.request('POST', '/v1/embeddings', { body });
   }
 
+  /** One vector per text, in order, from one of the server's embedders (POST /v1/embeddings, as many calls as it takes). */
+  async embed(texts: string[], model: string): Promise<number[][]> {
+    const vectors: number[][] = [];
+    for (let start = 0; start < texts.length; start += MAX_EMBEDDING_INPUTS) {
+      const input = texts.slice(start, start + MAX_EMBEDDING_INPUTS);
+      const answer = await this.embeddings({ model, input, encoding_format: 'float' });
+      const ordered = [...answer.data].sort((a, b) => a.index - b.index);
+      if (ordered.length !== input.length || ordered.some((d) => typeof d.embedding === 'string')) {
+        throw new MembankError(200, 'UNEXPECTED_RESPONSE', `Expected ${input.length} float embeddings from membank, got ${ordered.length}.`);
+      }
+      for (const item of ordered) vectors.push(item.embedding as number[]);
+    }
+    return vectors;
+  }
+
   getJob(id: string): Promise<Job> {
     return this.request('GET', `/v1/jobs/${seg(id)}`);
   }
@@ -188,6 +220,25 @@ export class MembankClient {
 
   getNamespace(ns: string): Promise<NamespaceStats> {
     return this.request('GET', `/v1/namespaces/${seg(ns)}`);
+  }
+
+  /**
+   * The namespace, created first with these settings when it does not exist (which needs a key allowed to create
+   * it). An existing namespace is answered as it is, whatever its settings: compare them yourself if they matter.
+   */
+  async ensureNamespace(ns: string, settings: NamespaceSettings = {}): Promise<Namespace> {
+    try {
+      return await this.getNamespace(ns);
+    } catch (error) {
+      if (!(error instanceof MembankError) || error.code !== 'NAMESPACE_NOT_FOUND') throw error;
+    }
+    try {
+      return await this.createNamespace({ ...settings, name: ns });
+    } catch (error) {
+      // Another caller created it between the two requests, with other settings: theirs stand.
+      if (error instanceof MembankError && error.code === 'NAMESPACE_CONFLICT') return this.getNamespace(ns);
+      throw error;
+    }
   }
 
   deleteNamespace(ns: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** `membank/client`: the typed REST client. Runs in Node and browsers; loads nothing of the server. */
-export { MembankClient, MembankError, type ClientOptions } from './client.js';
+export { MembankClient, MembankError, type ClientOptions, type Connection } from './client.js';
 export type {
   ApiKey,
   ChunkingRequest,
@@ -29,10 +29,14 @@ export type {
   MemoryRequest,
   ModelList,
   Namespace,
+  NamespaceSettings,
   NamespaceStats,
   QueryRequest,
   QueryResult,
   ReadFactsRequest,
   ScoredFact,
   SearchFactsRequest,
+  Where,
+  WhereOperator,
+  WhereScalar,
 } from './types.js';

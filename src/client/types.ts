@@ -30,6 +30,8 @@ export type { ErrorCode };
 
 // Requests: what a caller may send (zod's input side: timestamps as ISO text or epoch ms, defaults optional).
 export type CreateNamespaceRequest = z.input<typeof createNamespaceBody>;
+/** A namespace's settings without its name, as an integration creates it on first use. */
+export type NamespaceSettings = Omit<CreateNamespaceRequest, 'name'>;
 export type MemoryRequest = z.input<typeof memoryInput>;
 export type DocumentRequest = z.input<typeof documentInput>;
 export type ChunkingRequest = z.input<typeof chunkingOptions>;
@@ -46,6 +48,25 @@ export type PatchNamespaceRequest = z.input<typeof patchNamespaceBody>;
 export type ForgetRequest = z.input<typeof forgetBody>;
 export type EraseRequest = z.input<typeof eraseBody>;
 export type CreateKeyRequest = z.input<typeof createKeyBody>;
+
+/** One value a filter compares with: comparisons are typed ("5" never equals 5). */
+export type WhereScalar = string | number | boolean;
+/** One operator on one field; `$gt…$lte` take numbers, `$ne` and `$nin` also match memories without the field. */
+export type WhereOperator =
+  | { $eq: WhereScalar }
+  | { $ne: WhereScalar }
+  | { $gt: number }
+  | { $gte: number }
+  | { $lt: number }
+  | { $lte: number }
+  | { $in: WhereScalar[] }
+  | { $nin: WhereScalar[] };
+/**
+ * A metadata filter in Chroma's `Where` language, as every `filter` field takes it. A field is a metadata key, or
+ * a dotted path into nested objects; several fields in one object must all hold.
+ * @example { user: 'ann', year: { $gte: 2020 }, $or: [{ pinned: true }, { tag: { $in: ['a', 'b'] } }] }
+ */
+export type Where = { $and?: Where[]; $or?: Where[] } & { [field: string]: WhereScalar | WhereOperator | Where[] | undefined };
 
 // Answers: the views' shapes, as they arrive in JSON.
 export type Namespace = ReturnType<typeof namespaceView>;
