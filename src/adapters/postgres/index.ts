@@ -4,3 +4,10 @@
  */
 export { createPostgresDatabase, type Listening, type PostgresDatabase, type PostgresOptions } from './database.js';
 export { isConnectionError, storageErrorOf } from './errors.js';
+export {
+  migratePostgres,
+  POSTGRES_MIGRATIONS_DIR,
+  readPostgresMigrations,
+  type MigrationOutcome,
+  type PostgresMigration,
+} from './migrate.js';
