@@ -4,6 +4,8 @@
  */
 export { createPostgresDatabase, type Listening, type PostgresDatabase, type PostgresOptions } from './database.js';
 export { isConnectionError, storageErrorOf } from './errors.js';
+export { createPostgresFactStore } from './fact-store.js';
+export { createPostgresKeyStore } from './key-store.js';
 export {
   migratePostgres,
   POSTGRES_MIGRATIONS_DIR,
