@@ -18,21 +18,17 @@ import { afterAll, beforeAll, describe } from 'vitest';
 /** The admin URL of the shared test server (any database on it: tests create their own), or undefined. */
 export const TEST_DATABASE_URL: string | undefined = process.env.MEMBANK_TEST_DATABASE_URL || undefined;
 
-const SKIP_LINE =
+/** Printed once per run by global-setup.ts (vitest.config.ts) when the variable is not set. */
+export const POSTGRES_SKIP_LINE =
   'PostgreSQL suites skipped: MEMBANK_TEST_DATABASE_URL is not set (.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/postgres).';
-let skipNoticeShown = false;
 
-/** `describe` for suites that need PostgreSQL: skipped, with one line, when there is none. */
+/** `describe` for suites that need PostgreSQL: skipped when there is none (the run says so once). */
 export function describePostgres(name: string, suite: () => void): void {
-  if (!TEST_DATABASE_URL && !skipNoticeShown) {
-    skipNoticeShown = true;
-    console.warn(SKIP_LINE);
-  }
   describe.skipIf(!TEST_DATABASE_URL)(name, suite);
 }
 
 function adminUrl(): string {
-  if (!TEST_DATABASE_URL) throw new Error(SKIP_LINE);
+  if (!TEST_DATABASE_URL) throw new Error(POSTGRES_SKIP_LINE);
   return TEST_DATABASE_URL;
 }
 
