@@ -32,7 +32,7 @@ describe('architecture', () => {
 
   it.each([
     ['ports', /^(?!\.\/|\.\.\/core\/)/],
-    ['service', /\/(adapters|http)\/|^(express|better-sqlite3|hnswlib-node|@energetic-ai)/],
+    ['service', /\/(adapters|http)\/|^(express|better-sqlite3|hnswlib-node|@energetic-ai|postgres$)/],
   ])('%s imports nothing it should not', (folder, forbidden) => {
     const offenders = files(join(SRC, folder)).flatMap((file) =>
       importsOf(file)

@@ -29,7 +29,7 @@ export const ERRORS = {
   KEY_NOT_FOUND: 'No valid API key with that id exists.',
   INSECURE_BIND: 'Refusing to serve a non-loopback address without API keys.',
   STORAGE_FULL: 'The disk holding the data directory is full: nothing was written. Reads still work; free some space and retry.',
-  STORAGE_UNAVAILABLE: 'The data directory cannot be written (read-only, locked or failing): nothing was written. Reads still work.',
+  STORAGE_UNAVAILABLE: 'The storage cannot be used right now (a data directory read-only, locked or failing, or a database that cannot be reached): nothing was written. Retry after the time in Retry-After.',
   DATABASE_CORRUPT: 'The database file is damaged; membank will not answer from it. Restore it from a backup.',
   SHUTTING_DOWN: 'The service is shutting down.',
   INTERNAL: 'An internal error occurred.',

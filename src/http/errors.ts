@@ -36,6 +36,14 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/**
+ * Failures that pass by themselves: the answer says when to try again (Retry-After, seconds), which the
+ * client honours. STORAGE_UNAVAILABLE: the database is restarting, failing over or out of connections.
+ */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  STORAGE_UNAVAILABLE: 1,
+};
+
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
@@ -112,6 +120,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const body: ErrorBody = { error: { code: known.code, message: known.message } };
     if (known.details !== undefined) body.error.details = known.details;
-    if (!res.headersSent) res.status(HTTP_STATUS[known.code]).json(body);
+    if (res.headersSent) return;
+    const retryAfter = RETRY_AFTER_SECONDS[known.code];
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
+    res.status(HTTP_STATUS[known.code]).json(body);
   };
 }

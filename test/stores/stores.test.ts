@@ -1,0 +1,113 @@
+/**
+ * The store ports' shared suites on every implementation: SQLite (a temp file) and PostgreSQL (a database of
+ * this file's own on MEMBANK_TEST_DATABASE_URL's server; skipped with one line when it is not set).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll } from 'vitest';
+import {
+  createPostgresDatabase,
+  createPostgresFactStore,
+  createPostgresKeyStore,
+  migratePostgres,
+  type PostgresDatabase,
+} from '../../src/adapters/postgres/index.js';
+import { createSqliteFactStore } from '../../src/adapters/sqlite/fact-store.js';
+import { createSqliteKeyStore } from '../../src/adapters/sqlite/key-store.js';
+import { createSqliteStore } from '../../src/adapters/sqlite/store.js';
+import { DEFAULT_HNSW, DEFAULT_SETTINGS } from '../../src/core/types.js';
+import type { Store } from '../../src/ports/store.js';
+import { tempDir } from '../helpers.js';
+import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
+import { factStoreSuite } from './fact-store.case.js';
+import { keyStoreSuite } from './key-store.case.js';
+
+/** A SQLite store in a new file, and a second connection to the same file. */
+function openSqlite(): { store: Store; second: Database.Database; close(): Promise<void> } {
+  const file = join(tempDir(), 'membank.db');
+  const store = createSqliteStore({ file, synchronous: 'normal' });
+  const second = new Database(file);
+  second.pragma('busy_timeout = 5000');
+  second.pragma('foreign_keys = ON');
+  return {
+    store,
+    second,
+    async close() {
+      second.close();
+      await store.close();
+    },
+  };
+}
+
+let namespaceCount = 0;
+const newNamespace = () => ({
+  name: `ns-${namespaceCount++}`,
+  space: 'cosine' as const,
+  dimensions: 8,
+  embedder: null,
+  embedderRevision: null,
+  hnsw: DEFAULT_HNSW,
+  settings: DEFAULT_SETTINGS,
+});
+
+factStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const a = await sqlite.store.createNamespace(newNamespace());
+  const b = await sqlite.store.createNamespace(newNamespace());
+  return { facts: sqlite.store.facts, other: createSqliteFactStore(sqlite.second), namespaces: [a.id, b.id], close: sqlite.close };
+});
+
+keyStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  return { keys: sqlite.store.keys, other: createSqliteKeyStore(sqlite.second), close: sqlite.close };
+});
+
+describePostgres('PostgreSQL', () => {
+  const database = useTestDatabase();
+  beforeAll(async () => {
+    const db = createPostgresDatabase({ url: database.url });
+    await migratePostgres(db);
+    await db.close();
+  });
+
+  /** Two pools on the database, as two nodes would have. */
+  const twoNodes = (): [PostgresDatabase, PostgresDatabase] => [
+    createPostgresDatabase({ url: database.url }),
+    createPostgresDatabase({ url: database.url }),
+  ];
+
+  const insertNamespace = async (db: PostgresDatabase): Promise<number> => {
+    const ns = newNamespace();
+    const [row] = await db.sql<{ id: number }[]>`
+      INSERT INTO namespaces (name, space, dimensions, hnsw_m, hnsw_ef_construction, hnsw_ef_search, created_at)
+      VALUES (${ns.name}, ${ns.space}, ${ns.dimensions}, ${ns.hnsw.m}, ${ns.hnsw.efConstruction}, ${ns.hnsw.efSearch}, ${Date.now()})
+      RETURNING id`;
+    return row!.id;
+  };
+
+  factStoreSuite('PostgreSQL', async () => {
+    const [one, two] = twoNodes();
+    const namespaces: [number, number] = [await insertNamespace(one), await insertNamespace(one)];
+    return {
+      facts: createPostgresFactStore(one),
+      other: createPostgresFactStore(two),
+      namespaces,
+      close: async () => {
+        await Promise.all([one.close(), two.close()]);
+      },
+    };
+  });
+
+  keyStoreSuite('PostgreSQL', async () => {
+    const [one, two] = twoNodes();
+    // Keys belong to no namespace: each test starts from an empty table (the tests of a file run in turn).
+    await one.sql`TRUNCATE api_keys`;
+    return {
+      keys: createPostgresKeyStore(one),
+      other: createPostgresKeyStore(two),
+      close: async () => {
+        await Promise.all([one.close(), two.close()]);
+      },
+    };
+  });
+});
