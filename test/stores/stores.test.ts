@@ -52,8 +52,8 @@ const newNamespace = () => ({
 
 factStoreSuite('SQLite', async () => {
   const sqlite = openSqlite();
-  const a = await sqlite.store.createNamespace(newNamespace());
-  const b = await sqlite.store.createNamespace(newNamespace());
+  const a = await sqlite.store.namespaces.create(newNamespace());
+  const b = await sqlite.store.namespaces.create(newNamespace());
   return { facts: sqlite.store.facts, other: createSqliteFactStore(sqlite.second), namespaces: [a.id, b.id], close: sqlite.close };
 });
 
