@@ -13,7 +13,7 @@ import { chromaError } from './errors.js';
 import { collectionOf, DEFAULT_DATABASE, DEFAULT_TENANT } from './names.js';
 
 /** Routes any client may call, as Chroma's own server answers them without credentials. */
-const PUBLIC = new Set(['/api/v2/heartbeat', '/api/v2/version', '/api/v2/healthcheck', '/api/v1/heartbeat']);
+const PUBLIC = new Set(['/api/v2/heartbeat', '/api/v2/version', '/api/v2/healthcheck']);
 
 export function accessOf(res: Response): Access {
   return (res.locals.access as Access | undefined) ?? OPEN_ACCESS;
