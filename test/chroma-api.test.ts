@@ -216,6 +216,22 @@ describe('Chroma collections are membank namespaces', () => {
     expect((await c.post(`${DB}/collections/${id}/add`, { ids: ['odd'], embeddings: ['AAAA1'] })).status).toBe(422);
   });
 
+  it('filters on keys as Chroma has them: flat, any characters', async () => {
+    const c = chroma(m);
+    const id = (await c.post(`${DB}/collections`, { name: 'keys' })).body.id;
+    await c.post(`${DB}/collections/${id}/add`, {
+      ids: ['dotted', 'nested', 'quoted'],
+      embeddings: [[1], [2], [3]],
+      metadatas: [{ 'a.b': 1 }, { a: 'x' }, { 'say "hi"': true }],
+    });
+    expect((await c.post(`${DB}/collections/${id}/get`, { where: { 'a.b': 1 }, include: [] })).body.ids).toEqual(['dotted']);
+    expect((await c.post(`${DB}/collections/${id}/query`, { query_embeddings: [[0]], where: { 'a.b': { $gte: 1 } }, include: [] })).body.ids).toEqual([['dotted']]);
+    const quoted = await c.post(`${DB}/collections/${id}/query`, { query_embeddings: [[0]], where: { 'say "hi"': true }, include: ['metadatas'] });
+    expect(quoted.body).toMatchObject({ ids: [['quoted']], metadatas: [[{ 'say "hi"': true }]] });
+    const reserved = await c.post(`${DB}/collections/${id}/add`, { ids: ['r'], embeddings: [[4]], metadatas: [{ 'chroma:document': 'x' }] });
+    expect(reserved).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError' } });
+  });
+
   it('runs where_document regexes in linear time', async () => {
     const c = chroma(m);
     const id = (await c.post(`${DB}/collections`, { name: 'regex' })).body.id;
