@@ -153,6 +153,19 @@ describe('Chroma collections are membank namespaces', () => {
     expect(near.body.distances[0]).toEqual([1, 13]); // squared L2
   });
 
+  it('takes concurrent first adds into a new collection, as the clients of a bulk load send them', async () => {
+    const c = chroma(m);
+    const id = (await c.post(`${DB}/collections`, { name: 'concurrent' })).body.id;
+    const batches = Array.from({ length: 4 }, (_, b) => ({
+      ids: Array.from({ length: 50 }, (_, i) => `b${b}-${i}`),
+      embeddings: Array.from({ length: 50 }, (_, i) => [b, i, 1]),
+    }));
+    const answers = await Promise.all(batches.map((batch) => c.post(`${DB}/collections/${id}/add`, batch)));
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    expect((await c.get(`${DB}/collections/${id}/count`)).body).toBe(200);
+    expect((await c.get(`${DB}/collections/concurrent`)).body.dimension).toBe(3);
+  });
+
   it('embeds documents sent without embeddings when the collection has a membank embedder', async () => {
     const c = chroma(m);
     const created = await c.post(`${DB}/collections`, { name: 'embedded', metadata: { 'membank:embedder': 'hash-64' }, configuration: { hnsw: { space: 'cosine' } } });

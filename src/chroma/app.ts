@@ -37,7 +37,7 @@ export interface ChromaAppOptions {
   rateLimit?: number;
   /**
    * Whether `POST /api/v2/reset` deletes every namespace (admin keys only). Off by default, as in Chroma.
-   * @example createChromaApp({ ...deps, allowReset: process.env.NODE_ENV === 'test' })
+   * @example createChromaApp({ ...deps, allowReset: config.chromaAllowReset })
    */
   allowReset?: boolean;
 }

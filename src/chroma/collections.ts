@@ -55,11 +55,15 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
   }
 
   async function find(namespace: string): Promise<NamespaceRecord | undefined> {
-    try {
-      return await service.namespace(namespace);
-    } catch (error) {
-      if (isMembankError(error) && error.code === 'NAMESPACE_NOT_FOUND') return undefined;
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await service.namespace(namespace);
+      } catch (error) {
+        if (!(isMembankError(error) && error.code === 'NAMESPACE_NOT_FOUND')) throw error;
+        if (attempt > 0) return undefined;
+        // A first write may be recreating it with its dimensions, or a rename copying it: look again after.
+        await interim.settled(namespace);
+      }
     }
   }
 

@@ -75,6 +75,11 @@ export function createInterim(service: MemoryService) {
     return run;
   }
 
+  /** Waits for work in progress on a namespace (it may be missing while it is being recreated or renamed). */
+  async function settled(namespace: string): Promise<void> {
+    await locks.get(namespace);
+  }
+
   // until the service has a stable public UUID per namespace
   function uuidOf(namespace: string): string {
     const id = uuidOfRenamed.get(namespace) ?? derivedUuid(`membank-namespace:${namespace}`);
@@ -210,7 +215,7 @@ export function createInterim(service: MemoryService) {
     }
   }
 
-  return { uuidOf, namespaceOfUuid, extrasOf, setExtras, forget, isDimensionless, fixDimensions, rename, scan, getOrUndefined, patch };
+  return { settled, uuidOf, namespaceOfUuid, extrasOf, setExtras, forget, isDimensionless, fixDimensions, rename, scan, getOrUndefined, patch };
 }
 
 export type Interim = ReturnType<typeof createInterim>;

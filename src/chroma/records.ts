@@ -91,8 +91,8 @@ export function createRecords({ service, interim }: { service: MemoryService; in
   async function fitted(record: NamespaceRecord, vectors: (Float32Array | null)[]): Promise<NamespaceRecord> {
     const first = vectors.find((v): v is Float32Array => v !== null);
     if (!first) return record;
-    let fit = record;
-    if (first.length !== record.dimensions && (await interim.isDimensionless(record))) fit = await interim.fixDimensions(record.name, first.length);
+    // fixDimensions reads the namespace again under its lock: another client's first write may have fixed it.
+    const fit = first.length === record.dimensions || record.embedder !== null ? record : await interim.fixDimensions(record.name, first.length);
     for (const v of vectors) {
       if (v && v.length !== fit.dimensions) throw invalidArgument(`Collection expecting embedding with dimension of ${fit.dimensions}, got ${v.length}`);
     }
