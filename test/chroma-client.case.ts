@@ -150,6 +150,29 @@ export function chromaClientSuite(label: string, load: () => Promise<ChromaModul
       expect(await c.count()).toBe(2);
     });
 
+    it('keeps tenants and databases (AdminClient) and collections inside them apart', async () => {
+      const url = new URL(m.membank.chromaUrl()!);
+      const admin = new chroma.AdminClient({ host: url.hostname, port: Number(url.port), ssl: false });
+      await admin.createTenant({ name: 'acme' });
+      await expect(admin.createTenant({ name: 'acme' })).rejects.toMatchObject({ name: 'ChromaUniqueError' });
+      expect(await admin.getTenant({ name: 'acme' })).toBe('acme');
+      await expect(admin.getTenant({ name: 'nobody' })).rejects.toMatchObject({ name: 'ChromaNotFoundError' });
+      await admin.createDatabase({ name: 'prod', tenant: 'acme' });
+      expect(await admin.getDatabase({ name: 'prod', tenant: 'acme' })).toMatchObject({ name: 'prod', tenant: 'acme' });
+      expect((await admin.listDatabases({ tenant: 'acme' })).map((d) => d.name)).toEqual(['prod']);
+
+      const scoped = new chroma.ChromaClient({ host: url.hostname, port: Number(url.port), ssl: false, tenant: 'acme', database: 'prod' });
+      const orders = await scoped.createCollection({ name: 'docs', embeddingFunction: ef });
+      await orders.add({ ids: ['o1'], embeddings: [[1, 2]] });
+      expect((await scoped.listCollections()).map((c) => c.name)).toEqual(['docs']);
+      expect(await orders.count()).toBe(1);
+      expect(await (await client.getCollection({ name: 'docs', embeddingFunction: ef })).count()).toBe(0);
+      await admin.deleteDatabase({ name: 'prod', tenant: 'acme' });
+      await expect(admin.getDatabase({ name: 'prod', tenant: 'acme' })).rejects.toMatchObject({ name: 'ChromaNotFoundError' });
+      await expect(orders.count()).rejects.toMatchObject({ name: 'ChromaNotFoundError' });
+      await expect(client.reset()).rejects.toMatchObject({ name: 'ChromaForbiddenError' });
+    });
+
     it('reports the same mistakes as Chroma: dimension mismatch, bad where, missing collection', async () => {
       const c = await client.getOrCreateCollection({ name: 'mistakes', embeddingFunction: ef });
       await c.add({ ids: ['one'], embeddings: [[1, 0, 0]] });
