@@ -187,6 +187,20 @@ describe('Chroma collections are membank namespaces', () => {
     expect(refused).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError', message: expect.stringContaining('no server-side embedder') } });
   });
 
+  it("lets membank's own features work on a collection: context, hybrid search, forgetting", async () => {
+    const c = chroma(m);
+    const id = (await c.get(`${DB}/collections/embedded`)).body.id;
+    await c.post(`${DB}/collections/${id}/add`, { ids: ['w1', 'w2'], documents: ['the weather is rainy in Oslo', 'the weather is sunny in Rome'], metadatas: [{ city: 'oslo' }, { city: 'rome' }] });
+    const context = await m.api.post('/v1/namespaces/embedded/context', { query: 'weather in Oslo', maxTokens: 200, mode: 'hybrid' });
+    expect(context.status).toBe(200);
+    expect(context.body.context).toContain('rainy in Oslo');
+    const hybrid = await m.api.post('/v1/namespaces/embedded/query', { query: 'Oslo weather', k: 1 });
+    expect(hybrid.body.results[0].id).toBe('w1');
+    const forgot = await m.api.post('/v1/namespaces/embedded/forget', { filter: { city: 'rome' } });
+    expect(forgot.status).toBe(200);
+    expect((await c.post(`${DB}/collections/${id}/get`, { where: { city: { $in: ['oslo', 'rome'] } }, include: [] })).body.ids).toEqual(['w1']);
+  });
+
   it('shows a namespace made through v1 as a collection', async () => {
     await m.api.post('/v1/namespaces', { name: 'from-v1', embedder: null, dimensions: 3, space: 'cosine' });
     await m.api.post('/v1/namespaces/from-v1/memories', { memories: [{ id: 'm', vector: [1, 0, 0], text: 'hello', metadata: { k: 1 } }] });
