@@ -193,7 +193,8 @@ export function createRecords({ service, interim }: { service: MemoryService; in
 
     async update(collection: NamespaceRecord, body: UpdateBody): Promise<void> {
       const n = checkRecords(body);
-      if (n === 0) return;
+      // A collection without records has nothing to update (and its first vectors are for add to fix).
+      if (n === 0 || (await interim.isDimensionless(collection))) return;
       const vectors = body.embeddings ? decodeEmbeddings(body.embeddings) : new Array<Float32Array | null>(n).fill(null);
       const record = await fitted(collection, vectors);
       const changes = new Map<string, { memory: MemoryRecord; patch: MemoryPatch }>();
