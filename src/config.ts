@@ -25,6 +25,8 @@
  * | --openai-retries       | MEMBANK_OPENAI_RETRIES          | 3           |
  * | --rate-limit           | MEMBANK_RATE_LIMIT              | 0 (off)     |
  * | --insecure-no-auth     | MEMBANK_INSECURE_NO_AUTH        | false       |
+ * | --chroma-port          | MEMBANK_CHROMA_PORT             | (off; 0 = any free port) |
+ * | --chroma-allow-reset   | MEMBANK_CHROMA_ALLOW_RESET      | false       |
  */
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -65,6 +67,10 @@ const configSchema = z.strictObject({
   rateLimit: z.coerce.number().min(0).default(0),
   /** Serve a non-loopback address although no API key exists. */
   insecureNoAuth: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Port of the Chroma-compatible API (Chroma's HTTP API v2), on the same host; absent: not served. */
+  chromaPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Whether the Chroma API's `POST /api/v2/reset` may delete every namespace (admin keys only). */
+  chromaAllowReset: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -92,6 +98,8 @@ const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }
   { key: 'openaiRetries', flag: 'openai-retries', env: 'MEMBANK_OPENAI_RETRIES' },
   { key: 'rateLimit', flag: 'rate-limit', env: 'MEMBANK_RATE_LIMIT' },
   { key: 'insecureNoAuth', flag: 'insecure-no-auth', env: 'MEMBANK_INSECURE_NO_AUTH', boolean: true },
+  { key: 'chromaPort', flag: 'chroma-port', env: 'MEMBANK_CHROMA_PORT' },
+  { key: 'chromaAllowReset', flag: 'chroma-allow-reset', env: 'MEMBANK_CHROMA_ALLOW_RESET', boolean: true },
 ];
 
 export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])

@@ -42,6 +42,8 @@ async function main(): Promise<number> {
   }
   const url = await membank.listen();
   logger.info({ url, dataDir: config.dataDir }, `membank ready on ${url}`);
+  const chromaUrl = membank.chromaUrl();
+  if (chromaUrl) logger.info({ url: chromaUrl }, `Chroma-compatible API on ${chromaUrl}`);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -2,6 +2,7 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
+import type { Express } from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { builtinEmbedders, createEmbedderProvider } from './adapters/embedders/p
 import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
 import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
+import { createChromaApp } from './chroma/index.js';
 import { createApp } from './http/app.js';
 import { createMcpRouter } from './mcp/http.js';
 import { inProcessOps } from './mcp/ops.js';
@@ -28,8 +30,10 @@ export interface Membank {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
-  /** Starts serving HTTP; resolves with the URL once the port is bound. */
+  /** Starts serving HTTP; resolves with the URL once the port is bound (and the Chroma API's, when configured). */
   listen(): Promise<string>;
+  /** The Chroma-compatible API's URL once listening; undefined without --chroma-port. */
+  chromaUrl(): string | undefined;
   /** Stops accepting connections, finishes in-flight requests, checkpoints, and releases the data directory. */
   close(): Promise<void>;
 }
@@ -116,7 +120,13 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     metrics,
     edges: [{ path: '/mcp', handler: mcp }],
   });
+  const chroma =
+    config.chromaPort === undefined
+      ? undefined
+      : createChromaApp({ service, keys, logger, maxBodyBytes: config.maxBodyBytes, rateLimit: config.rateLimit, allowReset: config.chromaAllowReset });
   let server: Server | undefined;
+  let chromaServer: Server | undefined;
+  let chromaUrl: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed: Promise<void> | undefined;
 
@@ -131,33 +141,21 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service,
     facts,
     context,
-    listen() {
-      return new Promise((resolve, reject) => {
-        const s = app.listen(config.port, config.host, (error?: Error) => {
-          if (error) return reject(error);
-          const { address, port } = s.address() as AddressInfo;
-          const host = address.includes(':') ? `[${address}]` : address;
-          resolve(`http://${host}:${port}`);
-        });
-        server = s;
-      });
+    async listen() {
+      const main = await bind(app, config.port, config.host);
+      server = main.server;
+      if (chroma) {
+        const bound = await bind(chroma, config.chromaPort!, config.host);
+        chromaServer = bound.server;
+        chromaUrl = bound.url;
+      }
+      return main.url;
     },
+    chromaUrl: () => chromaUrl,
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
-        if (server) {
-          const s = server;
-          // Requests in flight finish; their keep-alive connections are closed as soon as they fall idle, rather
-          // than holding the shutdown until the client's keep-alive timeout.
-          const sweep = setInterval(() => s.closeIdleConnections(), 50);
-          // Before Express's listener, which may answer at once: a request on a kept-alive connection ends it.
-          s.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
-          await new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          });
-          clearInterval(sweep);
-        }
+        await Promise.all([server, chromaServer].map((s) => s && stop(s)));
         try {
           await service.close();
         } finally {
@@ -167,6 +165,33 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       return closed;
     },
   };
+}
+
+/** Serves an app on host:port; resolves with the server and its URL once the port is bound. */
+function bind(app: Express, port: number, host: string): Promise<{ server: Server; url: string }> {
+  return new Promise((resolve, reject) => {
+    const s = app.listen(port, host, (error?: Error) => {
+      if (error) return reject(error);
+      const { address, port: bound } = s.address() as AddressInfo;
+      const name = address.includes(':') ? `[${address}]` : address;
+      resolve({ server: s, url: `http://${name}:${bound}` });
+    });
+  });
+}
+
+/**
+ * Stops a server: requests in flight finish; their keep-alive connections are closed as soon as they fall idle,
+ * rather than holding the shutdown until the client's keep-alive timeout.
+ */
+async function stop(s: Server): Promise<void> {
+  const sweep = setInterval(() => s.closeIdleConnections(), 50);
+  // Before Express's listener, which may answer at once: a request on a kept-alive connection ends it.
+  s.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
+  await new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeIdleConnections();
+  });
+  clearInterval(sweep);
 }
 
 function isLoopback(host: string): boolean {
