@@ -211,7 +211,7 @@ describe('filters', () => {
   it('returns nothing when nothing matches, and honours include', async () => {
     expect((await m.api.post('/v1/namespaces/filtered/query', { vector: vectors[0], filter: { tag: 'none' } })).body.results).toEqual([]);
     const r = await m.api.post('/v1/namespaces/filtered/query', { vector: vectors[0], k: 1, include: ['vector'] });
-    expect(Object.keys(r.body.results[0]).sort()).toEqual(['distance', 'id', 'score', 'timestamp', 'vector']);
+    expect(Object.keys(r.body.results[0]).sort()).toEqual(['createdAt', 'distance', 'id', 'score', 'timestamp', 'updatedAt', 'vector']);
     expect(r.body.results[0].vector[0]).toBeCloseTo(vectors[0]![0]!, 5);
   });
 });

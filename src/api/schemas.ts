@@ -5,6 +5,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseFilter } from '../core/filter.js';
+import { parseTextFilter } from '../core/text-filter.js';
 import { SPACES } from '../core/types.js';
 
 /** Documented limits. The body size limit is configuration (MEMBANK_MAX_BODY_BYTES). */
@@ -123,6 +124,19 @@ export const filter = z.unknown().transform((value, ctx) => {
   return parsed.value;
 });
 
+/** Ids of memories, as a selection names them. */
+const memoryIds = z.array(z.string().min(1).max(LIMITS.maxIdChars)).min(1).max(LIMITS.maxPageSize);
+
+/** A filter on memories' texts (Chroma's `where_document`): `$contains`, `$not_contains`, `$regex`, `$not_regex`, `$and`, `$or`. */
+export const textFilter = z.unknown().transform((value, ctx) => {
+  const parsed = parseTextFilter(value);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
+
 /** A cron expression croner accepts (5 fields, or 6 with seconds). */
 const cronExpression = z
   .string()
@@ -153,15 +167,31 @@ export const forgettingSettings = z.strictObject({
 });
 
 export const patchNamespaceBody = z
-  .strictObject({ forgetting: forgettingSettings.optional() })
-  .refine((p) => p.forgetting !== undefined, { message: 'Nothing to change: give forgetting.' });
+  .strictObject({
+    forgetting: forgettingSettings.optional(),
+    /** A new name; the namespace keeps its id, memories, facts and indexes. */
+    name: namespaceName.optional(),
+    /** Replaces the namespace's metadata. */
+    metadata: metadata.optional(),
+    /** Search-time settings (the graph's structure, m and efConstruction, is fixed at creation). */
+    hnsw: z
+      .strictObject({
+        efSearch: z.int().min(1).max(10_000).optional(),
+        threshold: z.int().min(0).max(100_000_000).nullable().optional(),
+      })
+      .optional(),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Nothing to change: give forgetting, name, metadata or hnsw.' });
 
 export const createNamespaceBody = z.strictObject({
   forgetting: forgettingSettings.optional(),
   name: namespaceName,
   space: z.enum(SPACES).optional(),
   embedder: z.string().min(1).max(200).nullable().optional(),
-  dimensions: z.int().min(1).max(LIMITS.maxDimensions).optional(),
+  /** With `embedder: null`, required; `null` lets the first write decide. */
+  dimensions: z.int().min(1).max(LIMITS.maxDimensions).nullable().optional(),
+  /** The caller's description of the namespace (a JSON object). */
+  metadata: metadata.optional(),
   facts: z
     .strictObject({
       singleValued: z.array(z.string().min(1).max(200)).max(200),
@@ -258,6 +288,8 @@ const searchFields = {
   mode: z.enum(SEARCH_MODES).optional(),
   k: z.int().min(1).max(LIMITS.maxK).default(10),
   filter: filter.optional(),
+  /** On the memories' texts: `{"$contains": "robot"}`, `{"$regex": "(?i)android"}`, with `$and` / `$or`. */
+  textFilter: textFilter.optional(),
   /** Event-time window: at or after `after`, before `before`. */
   after: timestamp.optional(),
   before: timestamp.optional(),
@@ -322,7 +354,15 @@ export const forgetBody = z
     message: 'Say what to forget: retentionBelow, expired, olderThan and/or filter.',
   });
 
-export const eraseBody = z.strictObject({ filter });
+/**
+ * What to erase: memories matching a metadata filter (with every chunk of the documents they belong to), or a
+ * text filter, or given ids.
+ */
+export const eraseBody = z
+  .strictObject({ filter: filter.optional(), textFilter: textFilter.optional(), ids: memoryIds.optional() })
+  .refine((b) => b.filter !== undefined || b.textFilter !== undefined || b.ids !== undefined, {
+    message: 'Give a filter, a textFilter or ids (erasing a whole namespace is DELETE of the namespace).',
+  });
 
 export const contextBody = z.strictObject({
   query: nonBlank(LIMITS.maxMemoryChars),
@@ -337,6 +377,40 @@ export const contextBody = z.strictObject({
   order: z.enum(['time', 'score']).default('time'),
   includeFacts: z.boolean().default(false),
   reinforce: z.boolean().default(true),
+});
+
+/** A listing by selection: any of a metadata filter, a text filter and ids; a page after a cursor or an offset. */
+export const findMemoriesBody = z
+  .strictObject({
+    filter: filter.optional(),
+    textFilter: textFilter.optional(),
+    ids: memoryIds.optional(),
+    limit: z.int().min(1).max(LIMITS.maxPageSize).default(100),
+    cursor: z.string().max(64).optional(),
+    offset: z.int().min(0).max(100_000_000).optional(),
+    include: z.array(z.literal('vector')).max(1).optional(),
+    consistency: z.enum(['strong', 'eventual']).optional(),
+  })
+  .refine((b) => b.cursor === undefined || b.offset === undefined, { message: 'Give a cursor or an offset, not both.', path: ['offset'] });
+
+/** A change to one memory: the fields given replace the stored ones; strength, recalls and times stay. */
+const memoryPatch = z.strictObject({
+  text: nonBlank(LIMITS.maxMemoryChars).optional(),
+  vector: vector.optional(),
+  metadata: metadata.optional(),
+});
+
+export const patchMemoryBody = memoryPatch.refine((p) => Object.values(p).some((v) => v !== undefined), {
+  message: 'Nothing to change: give text, vector or metadata.',
+});
+
+export const updateMemoriesBody = z.strictObject({
+  memories: z.array(memoryPatch.extend({ id: z.string().min(1).max(LIMITS.maxIdChars) })).min(1).max(LIMITS.maxMemoriesPerRequest),
+});
+
+export const fieldValuesQuery = z.strictObject({
+  field: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(128),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
 export const listMemoriesQuery = z.strictObject({
@@ -433,6 +507,7 @@ export const reembedBody = z.strictObject({
 export const jobId = z.string().uuid('Job ids are UUIDs.');
 
 export type CreateNamespaceInput = z.output<typeof createNamespaceBody>;
+export type PatchNamespaceInput = z.output<typeof patchNamespaceBody>;
 export type MemoryInput = z.output<typeof memoryInput>;
 export type DocumentInput = z.output<typeof documentInput>;
 export type ChunkingInput = z.output<typeof chunkingOptions>;

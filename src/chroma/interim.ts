@@ -240,7 +240,7 @@ function settingsOf(record: NamespaceRecord) {
   return {
     space: record.space,
     embedder: record.embedder,
-    hnsw: record.hnsw,
+    hnsw: { m: record.hnsw.m, efConstruction: record.hnsw.efConstruction, efSearch: record.hnsw.efSearch, ...(record.hnsw.threshold !== null && { threshold: record.hnsw.threshold }) },
     forgetting: record.settings.forgetting,
     facts: { singleValued: record.settings.facts.singleValued },
   };

@@ -35,9 +35,15 @@ export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch
 export interface NamespaceRecord {
   /** Internal integer id; index files are named after it, never after the caller's name. */
   id: number;
+  /** Public, stable identity (a UUID): it stays with the namespace through a rename. */
+  uid: string;
   name: string;
   space: Space;
   dimensions: number;
+  /** True while a namespace without embedder waits for its first write to decide its dimensions. */
+  dimensionsOpen: boolean;
+  /** The caller's description of the namespace. */
+  metadata: Metadata;
   /** Embedder name, or null when the caller always supplies vectors. */
   embedder: string | null;
   /** The embedder's revision when the namespace was created or last re-embedded. */

@@ -10,6 +10,10 @@ import {
   embeddingsBody,
   entityQuery,
   eraseBody,
+  fieldValuesQuery,
+  findMemoriesBody,
+  patchMemoryBody,
+  updateMemoriesBody,
   forgetBody,
   factCommandsBody,
   getMemoryQuery,
@@ -131,7 +135,11 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
 
   app.patch('/v1/namespaces/:ns', async (req, res) => {
     const ns = nsParam(req);
-    res.json(namespaceView(await service.patchNamespace(ns, parse(patchNamespaceBody, jsonBody(req)))));
+    const patch = parse(patchNamespaceBody, jsonBody(req));
+    if (patch.name !== undefined && !canSee(accessOf(res), patch.name)) {
+      throw new MembankError('FORBIDDEN', `This API key may not name a namespace "${patch.name}".`);
+    }
+    res.json(namespaceView(await service.patchNamespace(ns, patch)));
   });
 
   app.post('/v1/namespaces/:ns/forget', async (req, res) => {
@@ -141,7 +149,7 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
 
   app.post('/v1/namespaces/:ns/memories/delete', async (req, res) => {
     const ns = nsParam(req);
-    res.json({ deleted: await service.erase(ns, parse(eraseBody, jsonBody(req)).filter) });
+    res.json({ deleted: await service.erase(ns, parse(eraseBody, jsonBody(req))) });
   });
 
   app.delete('/v1/namespaces/:ns', async (req, res) => {
@@ -161,6 +169,35 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     const { limit, cursor, include } = parse(listMemoriesQuery, req.query);
     const page = await service.listMemories(ns, { limit, cursor, withVector: include === 'vector' });
     res.json({ memories: page.memories.map(memoryView), nextCursor: page.nextCursor });
+  });
+
+  app.post('/v1/namespaces/:ns/memories/list', async (req, res) => {
+    const ns = nsParam(req);
+    const { include, ...selection } = parse(findMemoriesBody, jsonBody(req));
+    const page = await service.findMemories(ns, { ...selection, withVector: include?.includes('vector') === true });
+    res.json({ memories: page.memories.map(memoryView), nextCursor: page.nextCursor });
+  });
+
+  app.post('/v1/namespaces/:ns/memories/update', async (req, res) => {
+    const ns = nsParam(req);
+    const { memories } = parse(updateMemoriesBody, jsonBody(req));
+    res.json(await service.updateMemories(ns, memories as Parameters<typeof service.updateMemories>[1]));
+  });
+
+  app.patch('/v1/namespaces/:ns/memories/:id', async (req, res) => {
+    const ns = nsParam(req);
+    const id = String(req.params.id);
+    const patch = parse(patchMemoryBody, jsonBody(req));
+    const result = await service.updateMemories(ns, [{ id, ...patch } as Parameters<typeof service.updateMemories>[1][number]]);
+    if (result.missing.length > 0) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${ns}".`);
+    const memory = await service.getMemory(ns, id, false);
+    res.json({ ...memoryView(memory), seq: result.seq });
+  });
+
+  app.get('/v1/namespaces/:ns/values', async (req, res) => {
+    const ns = nsParam(req);
+    const { field, limit } = parse(fieldValuesQuery, req.query);
+    res.json({ field, values: await service.fieldValues(ns, field, limit) });
   });
 
   app.get('/v1/namespaces/:ns/memories/:id', async (req, res) => {

@@ -9,9 +9,12 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function namespaceView(ns: NamespaceRecord) {
   return {
+    id: ns.uid,
     name: ns.name,
     space: ns.space,
-    dimensions: ns.dimensions,
+    // null while the first write is to decide
+    dimensions: ns.dimensionsOpen ? null : ns.dimensions,
+    metadata: ns.metadata,
     embedder: ns.embedder,
     embedderRevision: ns.embedderRevision,
     hnsw: ns.hnsw,
@@ -82,6 +85,8 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
     score: hit.score,
     distance: hit.distance,
     timestamp: iso(memory.timestamp),
+    createdAt: iso(memory.createdAt),
+    updatedAt: iso(memory.updatedAt),
     ...(include.has('text') && { text: memory.text }),
     ...(include.has('metadata') && { metadata: memory.metadata }),
     ...(memory.documentId !== null && { documentId: memory.documentId, chunkIndex: memory.chunkIndex }),

@@ -90,7 +90,7 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
       };
     },
     async erase(name, filter) {
-      return service.erase(ns(name), parse(eraseBody, { filter }).filter);
+      return service.erase(ns(name), parse(eraseBody, { filter }));
     },
     async writeFacts(name, inputs) {
       return facts.write(ns(name), parse(writeFactsBody, { facts: inputs }).facts);

@@ -5,7 +5,15 @@
  */
 import type { Scalar } from '../core/filter.js';
 import type { TableRow } from '../core/table/index.js';
-import type { Label, MemoryRecord, MemoryWrite } from '../core/types.js';
+import type { Label, MemoryRecord, MemoryWrite, Metadata } from '../core/types.js';
+
+/** A change to one memory: only the fields given change. */
+export interface MemoryPatch {
+  id: string;
+  text?: string | null;
+  metadata?: Metadata;
+  vector?: Float32Array;
+}
 
 export interface WriteOutcome {
   /** The namespace's change sequence after this write: the seq of its last change. */
@@ -62,6 +70,14 @@ export interface MemoryStore {
    * Fields not asked for are left empty (text null, metadata {}, no vector).
    */
   byLabels(namespaceId: number, labels: Label[], fields: MemoryFields): Promise<MemoryRecord[]>;
+  /** Memories by id (at most 1,000 ids) not expired at `now`, in label order; ids not found are skipped. */
+  byIds(namespaceId: number, ids: string[], fields: MemoryFields, now: number): Promise<MemoryRecord[]>;
+  /**
+   * Changes fields of existing memories, in one transaction: each patch's given fields (text, metadata, vector)
+   * replace the stored ones, while strength, recalls, times and expiry stay. Ids not found are skipped (and
+   * listed in `missing`). `generation` as in `write`.
+   */
+  update(namespaceId: number, patches: MemoryPatch[], options: { now: number; generation: number }): Promise<WriteOutcome & { missing: string[]; rows: TableRow[] }>;
   count(namespaceId: number): Promise<number>;
   /** Memories stored with a vector only, no text. */
   countWithoutText(namespaceId: number): Promise<number>;

@@ -1,14 +1,23 @@
 /** The port for namespaces: their records, settings, and the head of each one's change sequence. */
-import type { HnswSettings, NamespaceRecord, NamespaceSettings, Space } from '../core/types.js';
+import type { HnswSettings, Metadata, NamespaceRecord, NamespaceSettings, Space } from '../core/types.js';
 
 export interface NewNamespace {
   name: string;
   space: Space;
-  dimensions: number;
+  /** For a namespace without embedder, null: the first write decides. */
+  dimensions: number | null;
+  metadata?: Metadata;
   embedder: string | null;
   embedderRevision: string | null;
   hnsw: HnswSettings;
   settings: NamespaceSettings;
+}
+
+export interface NamespacePatch {
+  name?: string;
+  metadata?: Metadata;
+  settings?: NamespaceSettings;
+  hnsw?: Pick<HnswSettings, 'efSearch' | 'threshold'>;
 }
 
 /** Where a namespace's change sequence stands. */
@@ -23,6 +32,7 @@ export interface NamespaceStore {
   create(input: NewNamespace): Promise<NamespaceRecord>;
   byName(name: string): Promise<NamespaceRecord | undefined>;
   byId(id: number): Promise<NamespaceRecord | undefined>;
+  byUid(uid: string): Promise<NamespaceRecord | undefined>;
   /**
    * Namespaces in name order, after `after` (exclusive), at most `limit`. Internal namespaces (names starting
    * with `~`, which the API cannot create) only when `internal` is true.
@@ -30,7 +40,16 @@ export interface NamespaceStore {
   list(options?: { after?: string; limit?: number; internal?: boolean }): Promise<NamespaceRecord[]>;
   /** Deletes the namespace and everything in it; false when it did not exist. */
   delete(id: number): Promise<boolean>;
-  updateSettings(id: number, settings: NamespaceSettings): Promise<NamespaceRecord>;
+  /**
+   * Changes what a namespace's cached search state does not depend on: its name (NAMESPACE_CONFLICT when
+   * taken), metadata, settings, and search-time HNSW options; undefined when it no longer exists.
+   */
+  update(id: number, patch: NamespacePatch): Promise<NamespaceRecord | undefined>;
+  /**
+   * Sets the dimensions of a namespace whose first write decides them; answers the record as it is after
+   * (another writer may have decided first: then its dimensions stand).
+   */
+  settleDimensions(id: number, dimensions: number): Promise<NamespaceRecord | undefined>;
   head(id: number): Promise<NamespaceHead | undefined>;
   /** The forgetting schedules (cron expressions) that some namespace runs on. */
   schedules(): Promise<string[]>;

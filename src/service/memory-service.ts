@@ -6,11 +6,13 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ForgetInput, type ForgettingInput, HYBRID_DEFAULTS, type IncludeField, type QueryInput } from '../api/schemas.js';
+import { type ForgetInput, HYBRID_DEFAULTS, type IncludeField, type PatchNamespaceInput, type QueryInput } from '../api/schemas.js';
 import { checkVector } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
 import { filterFields } from '../core/table/field-index.js';
 import type { FilterNode } from '../core/filter.js';
+import type { Scope } from '../core/scope.js';
+import type { TextFilter } from '../core/text-filter.js';
 import { retention } from '../core/retention.js';
 import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
@@ -73,6 +75,14 @@ export interface NamespaceStats {
   /** Where the namespace's embedder runs, once it is loaded. */
   embedderDevice: string | null;
   index: IndexView & { seq: number };
+}
+
+/** Which memories a listing or a delete is about: any of a metadata filter, a text filter, and ids. */
+export interface Selection {
+  filter?: FilterNode;
+  textFilter?: TextFilter;
+  ids?: string[];
+  consistency?: 'strong' | 'eventual';
 }
 
 /** Forgetting runs shown with a namespace. */
@@ -195,7 +205,7 @@ export async function createMemoryService(options: ServiceOptions) {
    * The namespace's resident, fresh: loaded if needed, caught up with what other nodes committed (shared store,
    * unless `eventual`), and with the field postings and keyword index the query needs.
    */
-  async function residentFor(state: NamespaceState, needs: { filter?: FilterNode; tagFields?: string[][]; keywords: boolean }) {
+  async function residentFor(state: NamespaceState, needs: { filter?: FilterNode; tagFields?: string[][]; keywords: boolean; texts?: boolean }) {
     let resident = await cache.acquire(state);
     if (resident.seq < state.head || state.resident !== resident) {
       await state.lock.run(() => cache.catchUp(state, state.head));
@@ -204,11 +214,32 @@ export async function createMemoryService(options: ServiceOptions) {
     const fields = [...(needs.filter ? filterFields(needs.filter).values() : []), ...(needs.tagFields ?? [])].filter(
       (path) => !resident.table.hasField(path),
     );
-    if (fields.length > 0 || (needs.keywords && !resident.table.hasKeywords)) {
-      await state.lock.run(() => cache.prepare(state, { fields, keywords: needs.keywords }));
+    if (fields.length > 0 || (needs.keywords && !resident.table.hasKeywords) || (needs.texts && !resident.table.hasTexts)) {
+      await state.lock.run(() => cache.prepare(state, { fields, keywords: needs.keywords, texts: needs.texts }));
       resident = state.resident ?? (await cache.acquire(state));
     }
     return resident;
+  }
+
+  /** The labels of the memories with these ids (expired ones left out), in chunks the store takes. */
+  async function labelsOfIds(state: NamespaceState, ids: string[], at: number): Promise<Set<number>> {
+    const labels = new Set<number>();
+    const none = { text: false, metadata: false, vector: false };
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const m of await store.memories.byIds(state.record.id, ids.slice(i, i + 1000), none, at)) labels.add(m.label);
+    }
+    return labels;
+  }
+
+  /** The labels a selection (filter, text filter, ids) matches in a namespace, visible at `at`, in label order. */
+  async function select(state: NamespaceState, selection: Selection, at: number): Promise<Label[]> {
+    const resident = await residentFor(state, { filter: selection.filter, keywords: false, texts: selection.textFilter !== undefined });
+    const scope: Scope = {
+      filter: selection.filter,
+      text: selection.textFilter,
+      labels: selection.ids ? await labelsOfIds(state, selection.ids, at) : undefined,
+    };
+    return resident.table.labelsOf(resident.table.scope(scope), at);
   }
 
   async function searchNamespaces(names: string[], input: QueryRequest): Promise<SearchHit[]> {
@@ -238,7 +269,12 @@ export async function createMemoryService(options: ServiceOptions) {
         : input.vector
           ? unwrap(checkVector(first.space, first.dimensions, input.vector))
           : (await embedding.embed(first, [input.query!], 'query'))[0]!;
-    const needs = { filter: input.filter, tagFields: mode === 'hybrid' && hybrid.mentionBoost > 0 ? tagPaths(hybrid) : [], keywords: mode !== 'vector' };
+    const needs = {
+      filter: input.filter,
+      tagFields: mode === 'hybrid' && hybrid.mentionBoost > 0 ? tagPaths(hybrid) : [],
+      keywords: mode !== 'vector',
+      texts: input.textFilter !== undefined,
+    };
     const targets: SearchTarget[] = [];
     for (const state of states) targets.push({ record: state.record, resident: await residentFor(state, needs) });
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
@@ -248,7 +284,7 @@ export async function createMemoryService(options: ServiceOptions) {
       text: input.query,
       vector,
       k: input.k,
-      scope: { filter: input.filter, after: input.after, before: input.before, visibleAt: at },
+      scope: { filter: input.filter, text: input.textFilter, after: input.after, before: input.before, visibleAt: at },
       hybrid,
       mmr: input.mmr,
       minScore: input.minScore,
@@ -295,8 +331,11 @@ export async function createMemoryService(options: ServiceOptions) {
 
     deleteNamespace: (name: string): Promise<void> => registry.remove(name),
 
-    /** Changes a namespace's settings (forgetting); the new schedule applies at once. */
-    patchNamespace: (name: string, patch: { forgetting?: ForgettingInput }): Promise<NamespaceRecord> => registry.patch(name, patch),
+    /** Changes a namespace's name, metadata, forgetting (the new schedule applies at once) or search settings. */
+    patchNamespace: (name: string, patch: PatchNamespaceInput): Promise<NamespaceRecord> => registry.patch(name, patch),
+
+    /** The namespace with this public id, if any. */
+    namespaceByUid: (uid: string): Promise<NamespaceRecord | undefined> => registry.byUid(uid),
 
     writeMemories: writes.writeMemories,
     writeDocuments: writes.writeDocuments,
@@ -321,6 +360,71 @@ export async function createMemoryService(options: ServiceOptions) {
       return { memories: result.memories, nextCursor: result.next === null ? null : encodeCursor(result.next) };
     },
 
+    /**
+     * Memories matching a selection (metadata filter, text filter, ids; all optional), in insertion order, a page
+     * at a time: after a cursor, or skipping `offset`.
+     */
+    async findMemories(name: string, page: Selection & { limit: number; cursor?: string; offset?: number; withVector: boolean }) {
+      const state = await registry.get(name, page.consistency !== 'eventual');
+      const at = now();
+      const after = page.cursor === undefined ? 0 : decodeCursor(page.cursor);
+      const labels = (await select(state, page, at)).filter((label) => label > after);
+      const start = page.offset ?? 0;
+      const chosen = labels.slice(start, start + page.limit);
+      const fields = { text: true, metadata: true, vector: page.withVector };
+      const read = new Map<number, MemoryRecord>();
+      for (let i = 0; i < chosen.length; i += 1000) {
+        for (const m of await store.memories.byLabels(state.record.id, chosen.slice(i, i + 1000), fields)) read.set(m.label, m);
+      }
+      const memories = chosen.filter((label) => read.has(label)).map((label) => read.get(label)!);
+      const more = labels.length > start + page.limit;
+      return { memories, nextCursor: more && chosen.length > 0 ? encodeCursor(chosen[chosen.length - 1]!) : null };
+    },
+
+    /** Deletes the memories a selection matches (plain deletes, as DELETE of each would). */
+    async deleteMatching(name: string, selection: Selection): Promise<{ deleted: number; seq: number }> {
+      const state = await registry.get(name, true);
+      if (!selection.filter && !selection.textFilter && !selection.ids) {
+        throw new MembankError('VALIDATION_FAILED', 'Give a filter, a textFilter or ids: deleting every memory is DELETE of the namespace.');
+      }
+      return writes.deleteLabels(name, await select(state, selection, Number.NEGATIVE_INFINITY));
+    },
+
+    /** Which of these ids exist in the namespace (expired ones not). */
+    async existingIds(name: string, ids: string[]): Promise<Set<string>> {
+      const state = await registry.get(name, true);
+      const found = new Set<string>();
+      const none = { text: false, metadata: false, vector: false };
+      for (let i = 0; i < ids.length; i += 1000) {
+        for (const m of await store.memories.byIds(state.record.id, ids.slice(i, i + 1000), none, now())) found.add(m.id);
+      }
+      return found;
+    },
+
+    /** Memories by id, in insertion order; ids that do not exist are left out. */
+    async memoriesByIds(name: string, ids: string[], withVector: boolean): Promise<MemoryRecord[]> {
+      const state = await registry.get(name, true);
+      const out: MemoryRecord[] = [];
+      for (let i = 0; i < ids.length; i += 1000) {
+        out.push(...(await store.memories.byIds(state.record.id, ids.slice(i, i + 1000), { text: true, metadata: true, vector: withVector }, now())));
+      }
+      return out.sort((a, b) => a.label - b.label);
+    },
+
+    /** The distinct values of a metadata field (dotted path) with how many memories hold each, most held first. */
+    async fieldValues(name: string, field: string, limit = 1000): Promise<{ value: string | number | boolean; count: number }[]> {
+      const state = await registry.get(name, true);
+      const path = field.split('.');
+      const resident = await residentFor(state, { filter: { kind: 'compare', path, op: '$eq', value: '' }, keywords: false });
+      return resident.table
+        .valueCounts(path)
+        .map(([value, count]) => ({ value, count }))
+        .sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)))
+        .slice(0, limit);
+    },
+
+    updateMemories: writes.updateMemories,
+
     /** A memory's retention now, on its namespace's curve. */
     async retentionOf(name: string, memory: MemoryRecord): Promise<number> {
       return retentionNow((await registry.get(name)).record, memory);
@@ -341,12 +445,17 @@ export async function createMemoryService(options: ServiceOptions) {
     forget: async (name: string, input: ForgetInput): Promise<ForgetOutcome> => forget(await registry.get(name, true), input, 'manual'),
 
     /**
-     * Erases every memory matching a filter, whole documents included, protected or not (erase means erase),
-     * then compacts the database so that their text does not linger in free pages.
+     * Erases the memories a selection matches, protected or not (erase means erase): by a metadata filter with
+     * every chunk of the documents they belong to, or by a text filter or ids (exactly those). Then compacts the
+     * store so that their text does not linger in free pages.
      */
-    async erase(name: string, filter: FilterNode): Promise<number> {
+    async erase(name: string, selection: Selection | FilterNode): Promise<number> {
+      const chosen: Selection = 'kind' in selection ? { filter: selection } : selection;
       const state = await registry.get(name, true);
-      const labels = await store.forgetting.eraseLabels(state.record.id, filter);
+      const labels =
+        chosen.textFilter === undefined && chosen.ids === undefined
+          ? await store.forgetting.eraseLabels(state.record.id, chosen.filter!)
+          : await select(state, chosen, Number.NEGATIVE_INFINITY);
       let erased = 0;
       for (let i = 0; i < labels.length; i += DELETE_BATCH) {
         erased += (await writes.removeLabels(state, labels.slice(i, i + DELETE_BATCH), 'erased'))?.removed.length ?? 0;
@@ -354,7 +463,7 @@ export async function createMemoryService(options: ServiceOptions) {
       }
       await store.compact();
       logger.info({ namespace: name, erased }, 'memories erased');
-      return labels.length;
+      return erased;
     },
 
     /** Searches one namespace (see search.ts for the modes). */

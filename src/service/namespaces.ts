@@ -5,10 +5,10 @@
  * re-reads the record, so that settings, deletions and re-embeddings made by other nodes are seen.
  */
 import type { Logger } from 'pino';
-import type { CreateNamespaceInput, ForgettingInput } from '../api/schemas.js';
+import type { CreateNamespaceInput, PatchNamespaceInput } from '../api/schemas.js';
 import { MembankError } from '../core/errors.js';
 import { normalizeKey } from '../core/facts.js';
-import { DEFAULT_HNSW, DEFAULT_SETTINGS, type NamespaceRecord } from '../core/types.js';
+import { DEFAULT_HNSW, DEFAULT_SETTINGS, type Metadata, type NamespaceRecord } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
 import type { Store } from '../ports/store.js';
 import { mergeForgetting } from './forgetting.js';
@@ -77,7 +77,8 @@ export function createNamespaceRegistry(options: RegistryOptions) {
     return [
       input.space !== undefined && input.space !== r.space && 'space',
       input.embedder !== undefined && input.embedder !== r.embedder && 'embedder',
-      input.dimensions !== undefined && input.dimensions !== r.dimensions && 'dimensions',
+      input.dimensions !== undefined && (input.dimensions === null ? !r.dimensionsOpen : r.dimensionsOpen || input.dimensions !== r.dimensions) && 'dimensions',
+      input.metadata !== undefined && JSON.stringify(input.metadata) !== JSON.stringify(r.metadata) && 'metadata',
       input.hnsw?.m !== undefined && input.hnsw.m !== r.hnsw.m && 'hnsw.m',
       input.hnsw?.efConstruction !== undefined && input.hnsw.efConstruction !== r.hnsw.efConstruction && 'hnsw.efConstruction',
       input.hnsw?.efSearch !== undefined && input.hnsw.efSearch !== r.hnsw.efSearch && 'hnsw.efSearch',
@@ -93,11 +94,13 @@ export function createNamespaceRegistry(options: RegistryOptions) {
 
   async function createRecord(input: CreateNamespaceInput): Promise<NamespaceRecord> {
     const embedder = input.embedder === undefined ? options.defaultEmbedder : input.embedder;
-    let dimensions: number;
+    let dimensions: number | null;
     let embedderRevision: string | null = null;
     if (embedder === null) {
       if (input.dimensions === undefined) {
-        throw new MembankError('VALIDATION_FAILED', 'dimensions is required when embedder is null.', { path: 'dimensions' });
+        throw new MembankError('VALIDATION_FAILED', 'dimensions is required when embedder is null (null: the first write decides).', {
+          path: 'dimensions',
+        });
       }
       dimensions = input.dimensions;
     } else {
@@ -115,6 +118,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       embedder,
       embedderRevision,
       hnsw: { ...DEFAULT_HNSW, ...input.hnsw },
+      metadata: (input.metadata ?? {}) as Metadata,
       settings: {
         ...DEFAULT_SETTINGS,
         facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) },
@@ -193,18 +197,61 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       });
     },
 
-    /** Changes a namespace's settings (forgetting). */
-    async patch(name: string, patch: { forgetting?: ForgettingInput }): Promise<NamespaceRecord> {
+    /** Changes a namespace's name, metadata, forgetting settings or search-time HNSW settings. */
+    async patch(name: string, patch: PatchNamespaceInput): Promise<NamespaceRecord> {
       const state = await find(name, true);
       if (!state) throw notFound(name);
+      return lifecycle.run(() =>
+        state.lock.run(async () => {
+          if (state.deleted) throw notFound(name);
+          const settings = { ...state.record.settings };
+          if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
+          const renamed = patch.name !== undefined && patch.name !== name ? patch.name : undefined;
+          if (renamed && (await find(renamed, true))) {
+            throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${renamed}" exists already.`);
+          }
+          const hnsw = patch.hnsw && { efSearch: patch.hnsw.efSearch, ...('threshold' in patch.hnsw && { threshold: patch.hnsw.threshold ?? null }) };
+          const updated = await store.namespaces.update(state.record.id, {
+            name: renamed,
+            metadata: patch.metadata as Metadata | undefined,
+            settings: patch.forgetting ? settings : undefined,
+            hnsw: hnsw as { efSearch: number; threshold: number | null } | undefined,
+          });
+          if (!updated) throw notFound(name);
+          state.record = updated;
+          if (renamed) {
+            states.delete(name);
+            states.set(renamed, state);
+            logger.info({ namespace: renamed, was: name }, 'namespace renamed');
+            options.onNamespace(name, 'deleted', updated);
+            options.onNamespace(renamed, 'created', updated);
+          } else {
+            logger.info({ namespace: name, patch: Object.keys(patch) }, 'namespace settings changed');
+            options.onNamespace(name, 'updated', updated);
+          }
+          return updated;
+        }),
+      );
+    },
+
+    /** The namespace with this public id (uid), if any. */
+    async byUid(uid: string): Promise<NamespaceRecord | undefined> {
+      return store.namespaces.byUid(uid);
+    },
+
+    /**
+     * Gives a namespace whose first write decides its dimensions those of the write (under its lock); its empty
+     * cached state is dropped, to be loaded again at the right size. A namespace decided already keeps its own.
+     */
+    async settleDimensions(state: NamespaceState, dimensions: number): Promise<NamespaceRecord> {
       return state.lock.run(async () => {
-        if (state.deleted) throw notFound(name);
-        const settings = { ...state.record.settings };
-        if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
-        state.record = await store.namespaces.updateSettings(state.record.id, settings);
-        logger.info({ namespace: name, forgetting: settings.forgetting }, 'namespace settings changed');
-        options.onNamespace(name, 'updated', state.record);
-        return state.record;
+        if (!state.record.dimensionsOpen) return state.record;
+        const record = await store.namespaces.settleDimensions(state.record.id, dimensions);
+        if (!record) throw notFound(state.record.name);
+        state.record = record;
+        cache.dropped(state);
+        logger.info({ namespace: record.name, dimensions: record.dimensions }, 'namespace dimensions set by its first write');
+        return record;
       });
     },
 

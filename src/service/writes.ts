@@ -9,11 +9,11 @@ import type { ChunkingInput, DocumentInput, MemoryInput } from '../api/schemas.j
 import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
 import { MembankError } from '../core/errors.js';
 import type { TableRow } from '../core/table/index.js';
-import type { Label, MemoryWrite, NamespaceRecord } from '../core/types.js';
-import type { DeleteOutcome, RemovalReason, WriteOutcome } from '../ports/memory-store.js';
+import type { Label, MemoryWrite, Metadata, NamespaceRecord } from '../core/types.js';
+import type { DeleteOutcome, MemoryPatch, RemovalReason, WriteOutcome } from '../ports/memory-store.js';
 import type { Store } from '../ports/store.js';
 import type { Embedding } from './embedding.js';
-import { lifetime } from './forgetting.js';
+import { DELETE_BATCH, lifetime, yieldToQueries } from './forgetting.js';
 import type { NamespaceState } from './namespace-state.js';
 import type { NamespaceRegistry } from './namespaces.js';
 import type { IndexCache } from './residents/index-cache.js';
@@ -85,9 +85,67 @@ export function createWritePath(options: WritePathOptions) {
   return {
     removeLabels,
 
-    async writeMemories(name: string, inputs: MemoryInput[]): Promise<{ ids: string[]; seq: number }> {
+    /**
+     * Changes given fields of existing memories (text, metadata, vector), keeping their strength, recalls,
+     * times and expiry. A new text without a vector is embedded when the namespace has an embedder (its old
+     * vector would no longer match it); without one, the vector stays. Ids that do not exist are answered in
+     * `missing`, not created.
+     */
+    async updateMemories(
+      name: string,
+      patches: { id: string; text?: string; metadata?: Metadata; vector?: number[] }[],
+    ): Promise<{ updated: string[]; missing: string[]; seq: number }> {
       const state = await registry.get(name, true);
       const basis = state.record;
+      const reembed = basis.embedder !== null;
+      const embedTexts = patches.filter((p) => p.vector === undefined && p.text !== undefined && reembed);
+      const embedded = await embedding.embed(basis, embedTexts.map((p) => p.text!), 'ingest');
+      const given = await embedding.vectorsFor(
+        basis,
+        patches.filter((p) => p.vector !== undefined).map((p) => ({ vector: p.vector })),
+        'memories',
+      );
+      let e = 0;
+      let g = 0;
+      const changes: MemoryPatch[] = patches.map((p) => ({
+        id: p.id,
+        ...(p.text !== undefined && { text: p.text }),
+        ...(p.metadata !== undefined && { metadata: p.metadata }),
+        ...(p.vector !== undefined ? { vector: given[g++]! } : p.text !== undefined && reembed ? { vector: embedded[e++]! } : {}),
+      }));
+      let result: { missing: string[]; rows: TableRow[] } = { missing: [], rows: [] };
+      const outcome = await commit(
+        state,
+        async () => {
+          const updated = await store.memories.update(basis.id, changes, { now: now(), generation: basis.generation });
+          result = updated;
+          return updated.written.length > 0 ? updated : undefined;
+        },
+        () => result.rows,
+        basis,
+      );
+      const missing = new Set(result.missing);
+      const updated = patches.map((p) => p.id).filter((id) => !missing.has(id));
+      if (outcome) options.emit({ kind: 'memories', namespace: name, op: 'written', ids: updated, seq: outcome.seq });
+      return { updated, missing: result.missing, seq: outcome?.seq ?? state.head };
+    },
+
+    /** Deletes memories by label in batches (a delete by filter, text or ids resolved to labels). */
+    async deleteLabels(name: string, labels: Label[]): Promise<{ deleted: number; seq: number }> {
+      const state = await registry.get(name, true);
+      let deleted = 0;
+      for (let i = 0; i < labels.length; i += DELETE_BATCH) {
+        deleted += (await removeLabels(state, labels.slice(i, i + DELETE_BATCH), 'deleted'))?.removed.length ?? 0;
+        await yieldToQueries();
+      }
+      return { deleted, seq: state.head };
+    },
+
+    async writeMemories(name: string, inputs: MemoryInput[]): Promise<{ ids: string[]; seq: number }> {
+      const state = await registry.get(name, true);
+      const first = inputs.find((input) => input.vector !== undefined)?.vector;
+      // A namespace created with `dimensions: null` takes those of its first vector.
+      const basis = state.record.dimensionsOpen && first ? await registry.settleDimensions(state, first.length) : state.record;
       const vectors = await embedding.vectorsFor(basis, inputs, 'memories');
       const at = now();
       const writes: MemoryWrite[] = inputs.map((input, i) => ({

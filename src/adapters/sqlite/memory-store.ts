@@ -7,9 +7,9 @@ import type Database from 'better-sqlite3';
 import { MembankError } from '../../core/errors.js';
 import type { Scalar } from '../../core/filter.js';
 import type { TableRow } from '../../core/table/index.js';
-import { asLabel, type Label, type MemoryWrite } from '../../core/types.js';
+import { asLabel, type Label, type MemoryWrite, type Metadata } from '../../core/types.js';
 import type { ChangeOp } from '../../ports/change-log.js';
-import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
 import { inBatches } from './database.js';
 import { blobToVector, fromRow, memoryColumns, type MemoryRow, vectorToBlob } from './rows.js';
 
@@ -71,6 +71,14 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
          WHERE namespace_id = @ns AND id = @id RETURNING label`,
       )
       .pluck(),
+    patch: db
+      .prepare(
+        `UPDATE memories SET text = CASE WHEN @setText THEN @text ELSE text END, metadata = coalesce(@metadata, metadata),
+           vector = coalesce(@vector, vector), updated_at = @now, seq = @seq
+         WHERE namespace_id = @ns AND id = @id RETURNING ${TABLE_COLUMNS}, text, metadata`,
+      )
+      .raw(),
+    labelOf: db.prepare('SELECT label FROM memories WHERE namespace_id = ? AND id = ?').pluck(),
     deleteById: db.prepare('DELETE FROM memories WHERE namespace_id = ? AND id = ? RETURNING label').pluck(),
     deleteLabel: db.prepare('DELETE FROM memories WHERE label = ? AND namespace_id = ? RETURNING id').pluck(),
     documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ? ORDER BY chunk_index'),
@@ -170,6 +178,29 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
     return remove(namespaceId, rows, op, now);
   });
 
+  const update = db.transaction((namespaceId: number, patches: MemoryPatch[], now: number, generation: number) => {
+    const found = patches.filter((p) => sql.labelOf.get(namespaceId, p.id) !== undefined);
+    const missing = patches.filter((p) => !found.includes(p)).map((p) => p.id);
+    if (found.length === 0) return { firstSeq: 0, seq: 0, written: [], removed: [], missing, rows: [] };
+    const firstSeq = take(namespaceId, found.length, generation);
+    const rows = found.map((p, i) => {
+      const seq = firstSeq + i;
+      const t = sql.patch.get({
+        ns: namespaceId,
+        id: p.id,
+        setText: p.text !== undefined ? 1 : 0,
+        text: p.text ?? null,
+        metadata: p.metadata === undefined ? null : JSON.stringify(p.metadata),
+        vector: p.vector === undefined ? null : vectorToBlob(p.vector),
+        now,
+        seq,
+      }) as FullTuple;
+      log(namespaceId, seq, now, 'updated', p.id, t[0]);
+      return { ...tableRow(t as unknown as TableTuple), text: t[7], metadata: JSON.parse(t[8]) as Metadata };
+    });
+    return { firstSeq, seq: firstSeq + found.length - 1, written: rows.map((r) => ({ label: r.label, seq: r.seq })), removed: [], missing, rows };
+  });
+
   const reinforce = db.transaction((recalls: { label: Label; recalls: number; at: number }[]) => {
     for (const r of recalls) sql.reinforce.run(r.recalls, r.recalls, r.at, r.label);
   });
@@ -224,6 +255,20 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
     async byLabels(namespaceId, labels, fields) {
       if (labels.length === 0) return [];
       return (byLabels(fields, labels.length).all(namespaceId, ...labels) as MemoryRow[]).map(fromRow);
+    },
+    async byIds(namespaceId, ids, fields, now) {
+      if (ids.length === 0) return [];
+      const rows = db
+        .prepare(
+          `SELECT ${memoryColumns(fields)} FROM memories WHERE namespace_id = ? AND id IN (SELECT value FROM json_each(?))
+           AND (expires_at IS NULL OR expires_at > ?) ORDER BY label`,
+        )
+        .raw()
+        .all(namespaceId, JSON.stringify(ids), now) as MemoryRow[];
+      return rows.map(fromRow);
+    },
+    async update(namespaceId, patches, { now, generation }) {
+      return update(namespaceId, patches, now, generation);
     },
     async count(namespaceId) {
       return sql.count.get(namespaceId) as number;

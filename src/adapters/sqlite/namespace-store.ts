@@ -1,7 +1,9 @@
 /** Namespaces in SQLite: records, settings, change-sequence heads, and the forgetting schedules in use. */
+import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { MembankError } from '../../core/errors.js';
 import { DEFAULT_FORGETTING, type NamespaceRecord } from '../../core/types.js';
-import type { NamespaceStore, NewNamespace } from '../../ports/namespace-store.js';
+import type { NamespacePatch, NamespaceStore, NewNamespace } from '../../ports/namespace-store.js';
 import { type NamespaceRow, toNamespace } from './rows.js';
 
 /** Settings JSON may predate a key: the default then applies, in SQL as in `toNamespace`. */
@@ -10,16 +12,25 @@ const SCHEDULE = `coalesce(json_extract(settings, '$.forgetting.schedule'), @def
 export function createSqliteNamespaceStore(db: Database.Database): NamespaceStore {
   const sql = {
     insert: db.prepare(
-      `INSERT INTO namespaces (name, space, dimensions, embedder, embedder_revision, hnsw_m, hnsw_ef_construction, hnsw_ef_search,
-         hnsw_threshold, settings, created_at)
-       VALUES (@name, @space, @dimensions, @embedder, @embedderRevision, @m, @efConstruction, @efSearch, @threshold, @settings, @createdAt)
+      `INSERT INTO namespaces (uid, name, space, dimensions, dimensions_open, metadata, embedder, embedder_revision, hnsw_m,
+         hnsw_ef_construction, hnsw_ef_search, hnsw_threshold, settings, created_at)
+       VALUES (@uid, @name, @space, @dimensions, @open, @metadata, @embedder, @embedderRevision, @m, @efConstruction, @efSearch,
+         @threshold, @settings, @createdAt)
        RETURNING *`,
     ),
     byName: db.prepare('SELECT * FROM namespaces WHERE name = ?'),
     byId: db.prepare('SELECT * FROM namespaces WHERE id = ?'),
+    byUid: db.prepare('SELECT * FROM namespaces WHERE uid = ?'),
+    byNameTaken: db.prepare('SELECT 1 FROM namespaces WHERE name = ? AND id != ?').pluck(),
     list: db.prepare(`SELECT * FROM namespaces WHERE name > @after AND (@internal OR name NOT LIKE '~%') ORDER BY name LIMIT @limit`),
     delete: db.prepare('DELETE FROM namespaces WHERE id = ?'),
-    updateSettings: db.prepare('UPDATE namespaces SET settings = ? WHERE id = ? RETURNING *'),
+    update: db.prepare(
+      `UPDATE namespaces SET name = coalesce(@name, name), metadata = coalesce(@metadata, metadata), settings = coalesce(@settings, settings),
+         hnsw_ef_search = coalesce(@efSearch, hnsw_ef_search),
+         hnsw_threshold = CASE WHEN @setThreshold THEN @threshold ELSE hnsw_threshold END
+       WHERE id = @id RETURNING *`,
+    ),
+    settle: db.prepare('UPDATE namespaces SET dimensions = ?, dimensions_open = 0 WHERE id = ? AND dimensions_open = 1'),
     head: db.prepare('SELECT head_seq AS seq, generation FROM namespaces WHERE id = ?'),
     schedules: db.prepare(`SELECT DISTINCT ${SCHEDULE} FROM namespaces WHERE name NOT LIKE '~%'`).pluck(),
     dueOn: db
@@ -35,9 +46,13 @@ export function createSqliteNamespaceStore(db: Database.Database): NamespaceStor
   return {
     async create(input: NewNamespace): Promise<NamespaceRecord> {
       const row = sql.insert.get({
+        uid: randomUUID(),
         name: input.name,
         space: input.space,
-        dimensions: input.dimensions,
+        // A namespace whose first write decides keeps a placeholder (the column is positive) until then.
+        dimensions: input.dimensions ?? 1,
+        open: input.dimensions === null ? 1 : 0,
+        metadata: JSON.stringify(input.metadata ?? {}),
         embedder: input.embedder,
         embedderRevision: input.embedderRevision,
         m: input.hnsw.m,
@@ -68,8 +83,29 @@ export function createSqliteNamespaceStore(db: Database.Database): NamespaceStor
     async delete(id) {
       return sql.delete.run(id).changes > 0;
     },
-    async updateSettings(id, settings) {
-      return toNamespace(sql.updateSettings.get(JSON.stringify(settings), id) as NamespaceRow);
+    async byUid(uid) {
+      const row = sql.byUid.get(uid) as NamespaceRow | undefined;
+      return row && toNamespace(row);
+    },
+    async update(id, patch: NamespacePatch) {
+      if (patch.name !== undefined && sql.byNameTaken.get(patch.name, id)) {
+        throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${patch.name}" exists already.`);
+      }
+      const row = sql.update.get({
+        id,
+        name: patch.name ?? null,
+        metadata: patch.metadata === undefined ? null : JSON.stringify(patch.metadata),
+        settings: patch.settings === undefined ? null : JSON.stringify(patch.settings),
+        efSearch: patch.hnsw?.efSearch ?? null,
+        setThreshold: patch.hnsw && 'threshold' in patch.hnsw ? 1 : 0,
+        threshold: patch.hnsw?.threshold ?? null,
+      }) as NamespaceRow | undefined;
+      return row && toNamespace(row);
+    },
+    async settleDimensions(id, dimensions) {
+      sql.settle.run(dimensions, id);
+      const row = sql.byId.get(id) as NamespaceRow | undefined;
+      return row && toNamespace(row);
     },
     async head(id) {
       return sql.head.get(id) as { seq: number; generation: number } | undefined;

@@ -23,7 +23,10 @@ export function blobToVector(blob: Buffer): Float32Array {
 
 export interface NamespaceRow {
   id: number;
+  uid: string;
   name: string;
+  metadata: string;
+  dimensions_open: number;
   space: Space;
   dimensions: number;
   embedder: string | null;
@@ -45,9 +48,12 @@ function settingsOf(json: string): NamespaceSettings {
 export function toNamespace(row: NamespaceRow): NamespaceRecord {
   return {
     id: row.id,
+    uid: row.uid,
     name: row.name,
     space: row.space,
     dimensions: row.dimensions,
+    dimensionsOpen: row.dimensions_open === 1,
+    metadata: JSON.parse(row.metadata) as Metadata,
     embedder: row.embedder,
     embedderRevision: row.embedder_revision,
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search, threshold: row.hnsw_threshold },

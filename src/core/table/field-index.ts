@@ -76,6 +76,14 @@ export class FieldPostings {
     return this.strings.keys();
   }
 
+  /** Each distinct value with how many slots hold it. */
+  *counts(): IterableIterator<[Scalar, number]> {
+    for (const [value, slots] of this.strings) yield [value, slots.size];
+    for (const [value, slots] of this.numbers) yield [value, slots.size];
+    if (this.booleans[1]!.size > 0) yield [true, this.booleans[1]!.size];
+    if (this.booleans[0]!.size > 0) yield [false, this.booleans[0]!.size];
+  }
+
   /** Slots holding each distinct string value. */
   stringPostings(): IterableIterator<[string, Set<number>]> {
     return this.strings.entries();

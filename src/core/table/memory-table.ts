@@ -12,7 +12,8 @@ import type { Label, Metadata, Neighbor } from '../types.js';
 import { evaluateFilter, FieldPostings, fieldKey, filterFields, scalarAt } from './field-index.js';
 import { FlatIndex, type FlatShape } from './flat-index.js';
 import { KeywordIndex, type TermStats } from './keyword-index.js';
-import { collect, intersect, type SlotSet } from './slot-set.js';
+import { collect, intersect, type SlotSet, sparse } from './slot-set.js';
+import { matchesText } from '../text-filter.js';
 
 /** A memory as a table holds it. `text` and `metadata` are needed only once the keyword or field indexes exist. */
 export interface TableRow {
@@ -44,6 +45,9 @@ export class MemoryTable {
   private readonly timeline: number[] = [];
   private readonly fields = new Map<string, FieldPostings>();
   private keywords: KeywordIndex | null = null;
+  /** Texts by slot, held once a text filter needs them. */
+  private texts: (string | null)[] | null = null;
+  private textChars = 0;
   private expiring = 0;
   /** Advances on every change, for caches derived from the table. */
   private version = 0;
@@ -115,6 +119,13 @@ export class MemoryTable {
       if (row.text === undefined) this.keywords = null;
       else this.keywords.set(slot, row.text);
     }
+    if (this.texts) {
+      if (row.text === undefined) this.texts = null;
+      else {
+        this.texts[slot] = row.text;
+        this.textChars += row.text?.length ?? 0;
+      }
+    }
     if (this.fields.size > 0) {
       if (row.metadata === undefined) this.fields.clear();
       else for (const field of this.fields.values()) field.set(slot, scalarAt(row.metadata, field.path));
@@ -171,6 +182,23 @@ export class MemoryTable {
     this.keywords = index;
   }
 
+  get hasTexts(): boolean {
+    return this.texts !== null;
+  }
+
+  /** Holds the texts (for text filters), read from the store; labels the table does not hold are skipped. */
+  buildTexts(texts: Iterable<[Label, string | null]>): void {
+    const held: (string | null)[] = [];
+    this.textChars = 0;
+    for (const [label, text] of texts) {
+      const slot = this.flat.slotOf(label);
+      if (slot === undefined) continue;
+      held[slot] = text;
+      this.textChars += text?.length ?? 0;
+    }
+    this.texts = held;
+  }
+
   // ---- queries ---------------------------------------------------------------------------------------------
 
   /** Whether a slot's memory is visible (not expired) at `now`. */
@@ -185,7 +213,22 @@ export class MemoryTable {
   scope(scope: Scope): SlotSet | undefined {
     const sets: SlotSet[] = [];
     const capacity = this.flat.capacity;
+    if (scope.labels) {
+      const slots = new Set<number>();
+      for (const label of scope.labels) {
+        const slot = this.flat.slotOf(label as Label);
+        if (slot !== undefined) slots.add(slot);
+      }
+      sets.push(sparse(slots));
+    }
     if (scope.filter) sets.push(evaluateFilter(scope.filter, this.fields, this.universe(), capacity));
+    if (scope.text) {
+      const filter = scope.text;
+      const texts = this.texts!;
+      // Given ids narrow first: test only their texts.
+      const candidates = sets.length > 0 ? intersect(sets.splice(0), capacity) : this.universe();
+      sets.push(collect(capacity, candidates.size, (add) => candidates.forEach((slot) => matchesText(filter, texts[slot] ?? null) && add(slot))));
+    }
     if (scope.after !== undefined || scope.before !== undefined) {
       const after = scope.after ?? Number.NEGATIVE_INFINITY;
       const before = scope.before ?? Number.POSITIVE_INFINITY;
@@ -272,6 +315,23 @@ export class MemoryTable {
     return out;
   }
 
+  /** The distinct values of an indexed field and how many memories hold each. */
+  valueCounts(path: readonly string[]): [Scalar, number][] {
+    const field = this.fields.get(fieldKey(path));
+    return field ? [...field.counts()] : [];
+  }
+
+  /** Labels of the slots of a set (or of every live slot), visible at `now`, in label order. */
+  labelsOf(within: SlotSet | undefined, now: number | undefined): Label[] {
+    const out: Label[] = [];
+    const visit = (slot: number): void => {
+      if (this.visible(slot, now)) out.push(this.flat.labelAt(slot));
+    };
+    if (within) within.forEach(visit);
+    else this.flat.forEachLive((_label, slot) => visit(slot));
+    return out.sort((a, b) => a - b);
+  }
+
   /** The string value of an indexed field for a memory (for mentions), or undefined. */
   fieldValue(label: Label, path: readonly string[]): Scalar | undefined {
     const slot = this.flat.slotOf(label);
@@ -283,6 +343,7 @@ export class MemoryTable {
     let total = this.flat.bytes() + this.flat.capacity * (8 + 8 + 8 + 4 + 8) + this.timeline.length * 8 + this.documents.size * 120;
     for (const field of this.fields.values()) total += field.bytes();
     if (this.keywords) total += this.keywords.bytes();
+    if (this.texts) total += this.texts.length * 8 + this.textChars * 2;
     return total;
   }
 
@@ -310,6 +371,10 @@ export class MemoryTable {
     this.documentOf[slot] = null;
     this.chunks[slot] = -1;
     this.keywords?.clear(slot);
+    if (this.texts) {
+      this.textChars -= this.texts[slot]?.length ?? 0;
+      this.texts[slot] = null;
+    }
     for (const field of this.fields.values()) field.clear(slot);
   }
 

@@ -322,7 +322,7 @@ export class MembankStore extends BaseStore {
         metadata: { [META]: itemMeta(put.namespace, put.key, id, part, text !== undefined, gen), value: put.value },
         ...(text !== undefined && text.trim().length > 0 && { text }),
         ...(text === undefined
-          ? { vector: placeholder(target.namespace.dimensions) }
+          ? { vector: placeholder(target.namespace.dimensions ?? 1) }
           : target.embeddings && { vector: vectors.get(text)! }),
       });
       if (texts.length === 0) memories.push(await memory(0, undefined));

@@ -254,7 +254,7 @@ export function createIndexCache(options: IndexCacheOptions) {
     catchUp: (state: NamespaceState, head: number) => (state.resident ? catchUp(state, state.resident, head) : Promise.resolve()),
 
     /** Indexes metadata fields for filters, and the texts for keyword search, when not yet (under the lock). */
-    async prepare(state: NamespaceState, needs: { fields: (readonly string[])[]; keywords: boolean }): Promise<void> {
+    async prepare(state: NamespaceState, needs: { fields: (readonly string[])[]; keywords: boolean; texts?: boolean }): Promise<void> {
       const resident = state.resident;
       if (!resident) return;
       for (const path of needs.fields) {
@@ -263,10 +263,13 @@ export function createIndexCache(options: IndexCacheOptions) {
         for await (const batch of store.memories.fieldValues(state.record.id, path)) values.push(...batch);
         resident.table.addField(path, values);
       }
-      if (needs.keywords && !resident.table.hasKeywords) {
+      const wantsKeywords = needs.keywords && !resident.table.hasKeywords;
+      const wantsTexts = needs.texts === true && !resident.table.hasTexts;
+      if (wantsKeywords || wantsTexts) {
         const texts: [Label, string | null][] = [];
         for await (const batch of store.memories.texts(state.record.id)) texts.push(...batch);
-        resident.table.buildKeywords(texts);
+        if (wantsKeywords) resident.table.buildKeywords(texts);
+        if (wantsTexts) resident.table.buildTexts(texts);
       }
       account(state);
       fitBudget(state);
