@@ -11,6 +11,7 @@ import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
 import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { endMcpSessions } from './mcp/http.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
 import type { Store } from './ports/store.js';
@@ -122,7 +123,10 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
           if (error) return reject(error);
           const { address, port } = s.address() as AddressInfo;
           const host = address.includes(':') ? `[${address}]` : address;
-          resolve(`http://${host}:${port}`);
+          const url = `http://${host}:${port}`;
+          // A `membank mcp` that finds the data directory in use talks to the holder there.
+          lock.advertise(url);
+          resolve(url);
         });
         server = s;
       });
@@ -140,6 +144,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
           await new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
+            // MCP sessions hold event streams open, which would keep the server from closing.
+            endMcpSessions(app).catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
           });
           clearInterval(sweep);
         }
