@@ -33,4 +33,5 @@ await build({
 writeFileSync(join(dist, 'client', 'index.d.cts'), "// Types of membank/client for require(): the same as the ESM build's.\nexport * from './index.js';\n");
 
 chmodSync(join(dist, 'cli', 'index.js'), 0o755);
-console.log('built dist/');
+// stderr: `npm pack --json` runs this first, and its stdout must stay JSON.
+process.stderr.write('built dist/\n');

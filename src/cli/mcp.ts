@@ -12,7 +12,6 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { dataDirHolder } from '../adapters/sqlite/data-dir-lock.js';
 import { MembankClient } from '../client/client.js';
 import { loadConfig, type CliEnvironment } from '../config.js';
 import { MembankError } from '../core/errors.js';
@@ -20,7 +19,6 @@ import { createLogger } from '../logger.js';
 import { createResourceHub } from '../mcp/subscriptions.js';
 import { bindOps, inProcessOps, OPERATIONS, withOwnEvents, type Change, type ForgetRunEvent, type MembankOps, type OpsEvents } from '../mcp/ops.js';
 import { createMcpServer } from '../mcp/server.js';
-import { createMembank } from '../server.js';
 
 export type DataDirSource = '--data-dir' | 'MEMBANK_DATA_DIR' | 'XDG_DATA_HOME' | 'home';
 
@@ -105,6 +103,8 @@ export interface DataDirOptions {
  * holder that has not yet said where it serves (it is starting) is waited for.
  */
 export async function openDataDir({ dataDir, apiKey, say, waitMs = 30_000, onRefused }: DataDirOptions): Promise<Backend> {
+  // Loaded here, not with the command: over --url, none of the server's code is needed.
+  const [{ createMembank }, { dataDirHolder }] = await Promise.all([import('../server.js'), import('../adapters/sqlite/data-dir-lock.js')]);
   const deadline = Date.now() + waitMs;
   let told = false;
   for (;;) {

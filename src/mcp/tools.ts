@@ -252,7 +252,7 @@ export const TOOLS: ToolDefinition[] = [
         job = await ops.getJob(job.id);
       }
       if (job.status !== 'done') throw new Error(`The re-embedding job ${job.id} ${job.status}: ${job.error ?? 'no reason given'}.`);
-      await ctx.progress(Math.max(job.total, reported + 1), job.total, `${job.total} of ${job.total} memories re-embedded`);
+      if (reported < job.total) await ctx.progress(job.total, job.total, `${job.total} of ${job.total} memories re-embedded`);
       ctx.log('info', { event: 'reembed', namespace: ns, embedder, memories: job.total });
       return { text: `Re-embedded ${plural(job.total, 'memory', 'memories')} with ${embedder} (job ${job.id}).`, structured: { job } };
     },
