@@ -115,9 +115,8 @@ function listeners<T>() {
         try {
           listener(value);
         } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
+          // Said on stderr, as Node says what it cannot act on; the write that was told has happened.
+          process.emitWarning(`a membank change listener failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         }
       }
     },
