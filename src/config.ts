@@ -158,9 +158,11 @@ export interface CliEnvironment {
   url?: string;
   apiKey?: string;
   dataDir?: string;
+  /** XDG_DATA_HOME: where `membank mcp` keeps its per-user data directory (default ~/.local/share). */
+  xdgDataHome?: string;
 }
 
 export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
   const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  return { url: pick('MEMBANK_URL'), apiKey: pick('MEMBANK_API_KEY'), dataDir: pick('MEMBANK_DATA_DIR') };
+  return { url: pick('MEMBANK_URL'), apiKey: pick('MEMBANK_API_KEY'), dataDir: pick('MEMBANK_DATA_DIR'), xdgDataHome: pick('XDG_DATA_HOME') };
 }

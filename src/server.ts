@@ -144,6 +144,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     async listen() {
       const main = await bind(app, config.port, config.host);
       server = main.server;
+      // A `membank mcp` that finds the data directory in use talks to the holder there.
+      lock.advertise(main.url);
       if (chroma) {
         const bound = await bind(chroma, config.chromaPort!, config.host);
         chromaServer = bound.server;
@@ -155,7 +157,10 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
+        // MCP sessions hold event streams open, which would keep the server from closing.
+        const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
         await Promise.all([server, chromaServer].map((s) => s && stop(s)));
+        await sessions;
         try {
           await service.close();
         } finally {

@@ -186,9 +186,3 @@ it('the client loads nothing of the server at run time (type-only imports outsid
   );
   expect(offenders).toEqual([]);
 });
-
-it('is importable as membank/client, the package export the README shows', async () => {
-  const viaPackage = await import('membank/client');
-  expect(viaPackage.MembankClient).toBe(MembankClient);
-  expect(Object.keys(viaPackage).sort()).toEqual(['MembankClient', 'MembankError']);
-});

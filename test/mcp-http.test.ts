@@ -5,21 +5,23 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MembankClient } from '../src/client/index.js';
 import { startMembank, type Running } from './helpers.js';
 import { mcpSuite } from './mcp.case.js';
+import { protocolEmbedders, protocolSuite } from './mcp-protocol.case.js';
 
 let running: Running;
 beforeAll(async () => {
-  running = await startMembank();
+  running = await startMembank(undefined, {}, { embedders: protocolEmbedders() });
 });
 afterAll(() => running.close());
 
-mcpSuite('http', {
-  async connect(namespace) {
-    const client = new Client({ name: 'membank-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp?namespace=${namespace}`)));
-    return client;
-  },
-  rest: () => new MembankClient({ url: running.url }),
-});
+const connect = async (namespace: string) => {
+  const client = new Client({ name: 'membank-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp?namespace=${namespace}`)));
+  return client;
+};
+const rest = () => new MembankClient({ url: running.url });
+
+mcpSuite('http', { connect, rest });
+protocolSuite('http', { connect, rest, reembedTo: 'hash-32' });
 
 it('uses the namespace "default" when none is given, and refuses a bad one', async () => {
   const client = new Client({ name: 'membank-test', version: '1.0.0' });

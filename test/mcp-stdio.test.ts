@@ -6,25 +6,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MembankClient } from '../src/client/index.js';
 import { startMembank, tempDir, type Running } from './helpers.js';
 import { mcpSuite } from './mcp.case.js';
+import { protocolEmbedders, protocolSuite } from './mcp-protocol.case.js';
 
 const BIN = join(import.meta.dirname, '..', 'src', 'cli', 'membank.mjs');
 
 let running: Running;
 beforeAll(async () => {
-  running = await startMembank();
+  running = await startMembank(undefined, {}, { embedders: protocolEmbedders() });
 });
 afterAll(() => running.close());
 
-mcpSuite('stdio', {
-  async connect(namespace) {
-    const client = new Client({ name: 'membank-test', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', '--namespace', namespace, '--url', running.url], stderr: 'inherit' }),
-    );
-    return client;
-  },
-  rest: () => new MembankClient({ url: running.url }),
-});
+const connect = async (namespace: string) => {
+  const client = new Client({ name: 'membank-test', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', '--namespace', namespace, '--url', running.url], stderr: 'pipe' }));
+  return client;
+};
+const rest = () => new MembankClient({ url: running.url });
+
+mcpSuite('stdio', { connect, rest });
+// Over --url, only this process's own writes are told at once; subscriptions see the others' by polling.
+protocolSuite('stdio', { connect, rest, reembedTo: 'hash-32' });
 
 describe('membank mcp --data-dir (embedded, no service)', () => {
   it('serves the tools on a data directory it holds, and leaves the data there when the host closes it', async () => {

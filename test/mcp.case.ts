@@ -29,8 +29,9 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       const names = tools.map((t) => t.name).sort();
       expect(names).toEqual(
         [
-          'add_facts', 'add_observations', 'create_entities', 'create_relations', 'delete_entities', 'delete_observations',
-          'delete_relations', 'forget', 'get_context', 'open_nodes', 'query_facts', 'read_graph', 'recall', 'remember', 'search_facts', 'search_nodes',
+          'add_documents', 'add_facts', 'add_observations', 'create_entities', 'create_relations', 'delete_entities', 'delete_observations',
+          'delete_relations', 'forget', 'get_context', 'open_nodes', 'query_facts', 'read_graph', 'recall', 'reembed', 'remember', 'remember_many',
+          'search_facts', 'search_nodes',
         ].sort(),
       );
       const remember = tools.find((t) => t.name === 'remember')!;

@@ -10,14 +10,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { backupDataDir, exportDataDir, importIntoDataDir, restoreDataDir, type ExportLine } from '../adapters/sqlite/portable.js';
 import { MembankClient } from '../client/client.js';
 import type { DocumentRequest, MemoryRequest } from '../client/types.js';
-import { cliEnvironment, loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { createMembank } from '../server.js';
-import { inProcessOps, type MembankOps } from '../mcp/ops.js';
+import { cliEnvironment } from '../config.js';
 import { importReferenceJsonl } from '../mcp/graph.js';
-import { createMcpServer } from '../mcp/server.js';
 import { forgetMemories, formatFacts, formatHits } from '../mcp/tools.js';
 import { contentHash, expandInputs, fileId, memoriesFromJson, readLinesSync } from './files.js';
+import { runMcp } from './mcp.js';
 import { progressLine } from './progress.js';
 
 export class UsageError extends Error {
@@ -90,52 +87,24 @@ const COMMANDS: Record<string, Command> = {
   },
 
   mcp: {
-    summary: 'an MCP server on stdio for desktop hosts: over a running service, or embedded on a data directory',
-    usage: `membank mcp [--namespace NS] [--url URL | --data-dir DIR]
+    summary: 'an MCP server on stdio for desktop hosts: on a per-user data directory, or over a running service',
+    usage: `membank mcp [--namespace NS] [--data-dir DIR | --url URL]
 
-  With --url (or by default) the tools call a running service. With --data-dir the server runs inside this
-  process on that data directory (no service needed; the directory must not be in use by one), with the
-  service's MEMBANK_* settings; its logs go to stderr.
+  With no flags, membank runs inside this process on the per-user data directory: MEMBANK_DATA_DIR, else
+  $XDG_DATA_HOME/membank, else ~/.local/share/membank (stderr says which). When a service or another host's
+  membank mcp already holds that directory, this one works through it instead; the first also serves HTTP on
+  a loopback port so that the others can. With --url (or MEMBANK_URL) the tools call that running service.
+  The service's MEMBANK_* settings apply; logs go to stderr.
 
 ${NAMESPACE_HELP}
-${SERVICE_HELP}
-  --data-dir DIR      run embedded on this data directory`,
+  --data-dir DIR      the data directory (default as above)
+${SERVICE_HELP}`,
     options: { ...NAMESPACE, ...SERVICE, ...DATA_DIR },
     async run(ctx) {
-      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const dataDir = str(ctx.values['data-dir']);
-      let ops: MembankOps = ctx.client();
-      let close = async () => {};
-      if (dataDir) {
-        const config = loadConfig(['--data-dir', dataDir]);
-        const membank = await createMembank(config, createLogger(config.logLevel, 'stderr'));
-        ops = inProcessOps(membank);
-        close = () => membank.close();
-      }
-      const server = createMcpServer({
-        ops,
-        namespace: ns(ctx),
-        // stdout carries the protocol: diagnostics go to stderr, which hosts keep in their logs.
-        onUnexpectedError: (error, tool) => ctx.err.write(`membank mcp: ${tool} failed: ${error instanceof Error ? error.stack : String(error)}\n`),
-      });
-      const transport = new StdioServerTransport();
-      // The host ends the server by closing stdin (or by a signal): checkpoint and release the data directory.
-      let stopping = false;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            ctx.err.write(`membank mcp: shutdown failed: ${(error as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.stdin.on('end', stop);
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      await server.connect(transport);
+      const url = str(ctx.values.url);
+      if (dataDir && url) throw new UsageError('Give --data-dir or --url, not both.');
+      await runMcp({ namespace: ns(ctx), url, dataDir, apiKey: str(ctx.values['api-key']), env, err: ctx.err });
       return -1;
     },
   },

@@ -2,11 +2,14 @@
  * membank's own MCP tools. Each tool is one entry of TOOLS (name, description, input schema built from the REST
  * schemas' fields, and a run function over MembankOps), so a new capability is one more entry here, plus its
  * method on MembankOps (the client's method, and a call to the service in inProcessOps). Results are short text
- * an LLM reads well, plus the same data as structuredContent.
+ * an LLM reads well, plus the same data as structuredContent. Long calls (many memories, documents, forgetting
+ * by filter, re-embedding) report progress and stop between batches when cancelled (see call.ts).
  */
 import { z } from 'zod';
-import { contextBody, memoryInput, queryBody, readFactsQuery, searchFactsBody, writeFactsBody } from '../api/schemas.js';
+import { contextBody, documentInput, memoryInput, queryBody, readFactsQuery, reembedBody, searchFactsBody, writeFactsBody } from '../api/schemas.js';
 import type { Fact, MemoryRequest, QueryResult } from '../client/types.js';
+import { chunkText, DEFAULT_CHUNKING } from '../core/chunking.js';
+import { CancelledError, inBatches, quietContext, withChangeProgress, type ToolContext } from './call.js';
 import type { MembankOps } from './ops.js';
 
 export interface ToolResult {
@@ -21,7 +24,7 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   input: S;
   /** Hints for hosts: a read-only tool may run without asking; a destructive one deserves a confirmation. */
   effect: 'read' | 'write' | 'delete';
-  run(ops: MembankOps, namespace: string, args: z.output<S>): Promise<ToolResult>;
+  run(ops: MembankOps, namespace: string, args: z.output<S>, ctx: ToolContext): Promise<ToolResult>;
 }
 
 /** Keeps each entry's args typed by its own schema while TOOLS holds them all. */
@@ -44,6 +47,12 @@ const rememberItem = z.strictObject({
   importance: memoryShape.importance.describe('0 to 1: how much it matters; important memories fade up to five times slower.'),
   ttl: memoryShape.ttl.describe('Seconds until it expires (for things true only for a while).'),
 });
+
+/** Memories per write of remember_many: one request each, between which progress is told and a cancel stops. */
+export const WRITE_BATCH = 100;
+/** How often a re-embedding job is looked at while a call waits for it. */
+const JOB_POLL_MS = 200;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 const day = (iso: string) => iso.slice(0, 10);
 const compact = (value: unknown) => (value && typeof value === 'object' && Object.keys(value).length > 0 ? ` ${JSON.stringify(value)}` : '');
@@ -78,6 +87,57 @@ export const TOOLS: ToolDefinition[] = [
     async run(ops, ns, memory) {
       const [id] = await ops.writeMemories(ns, [memory as MemoryRequest]);
       return { text: `Remembered (id: ${id}).`, structured: { id } };
+    },
+  }),
+  defineTool({
+    name: 'remember_many',
+    effect: 'write',
+    title: 'Remember many',
+    description: `Store many memories in one call (up to 10,000, e.g. a conversation's turns or an imported list), ${WRITE_BATCH} per write; reports progress and stops between writes when cancelled.`,
+    input: z.strictObject({ memories: z.array(rememberItem).min(1).max(10_000).describe('The memories, each as for remember.') }),
+    async run(ops, ns, { memories }, ctx) {
+      const started = performance.now();
+      const ids = await inBatches(memories, WRITE_BATCH, ctx, (batch) => ops.writeMemories(ns, batch as MemoryRequest[]), (done, total) => `stored ${done} of ${total}`);
+      ctx.log('info', { event: 'ingest', namespace: ns, memories: ids.length, ms: Math.round(performance.now() - started) });
+      return { text: `Remembered ${plural(ids.length, 'memory', 'memories')}.`, structured: { ids } };
+    },
+  }),
+  defineTool({
+    name: 'add_documents',
+    effect: 'write',
+    title: 'Add documents',
+    description:
+      'Store long texts (notes, pages, transcripts) as documents: each is cut into overlapping chunks that are recalled like memories, and can be forgotten as a whole by its id. Reports progress in chunks, document by document, and stops between documents when cancelled.',
+    input: z.strictObject({
+      documents: z
+        .array(
+          z.strictObject({
+            text: documentInput.shape.text.describe('The document, in plain text or Markdown.'),
+            id: documentInput.shape.id.describe('Optional stable id; adding the same id again replaces the document.'),
+            metadata: documentInput.shape.metadata.describe('Optional JSON fields, given to every chunk, to filter on later.'),
+            timestamp: documentInput.shape.timestamp.describe('When it was written (ISO 8601 or epoch ms); defaults to now.'),
+          }),
+        )
+        .min(1)
+        .max(100),
+    }),
+    async run(ops, ns, { documents }, ctx) {
+      const started = performance.now();
+      // The service cuts each document with the same function and settings, so the total is exact.
+      const total = documents.reduce((n, d) => n + chunkText(d.text, DEFAULT_CHUNKING).length, 0);
+      let done = 0;
+      const written: { id: string; chunks: string[] }[] = [];
+      await ctx.progress(0, total, `0 of ${total} chunks`);
+      for (const document of documents) {
+        if (ctx.signal.aborted) throw new CancelledError(written.length);
+        const [result] = await ops.writeDocuments(ns, [document]);
+        written.push(result!);
+        done += result!.chunks.length;
+        await ctx.progress(done, Math.max(total, done), `${done} of ${total} chunks (${written.length} of ${documents.length} documents)`);
+      }
+      ctx.log('info', { event: 'ingest', namespace: ns, documents: written.length, chunks: done, ms: Math.round(performance.now() - started) });
+      const list = written.map((d) => `${d.id} (${plural(d.chunks.length, 'chunk')})`).join(', ');
+      return { text: `Added ${plural(written.length, 'document')}: ${list}.`, structured: { documents: written } };
     },
   }),
   defineTool({
@@ -116,15 +176,17 @@ export const TOOLS: ToolDefinition[] = [
     name: 'forget',
     effect: 'delete',
     title: 'Forget',
-    description: 'Delete memories by id, or erase every memory whose metadata matches a filter (for good: rows, index entries, text).',
+    description:
+      'Delete memories by id, or erase every memory whose metadata matches a filter (for good: rows, index entries, text). Reports progress; a cancel stops between two deletions by id, while an erase by filter, once begun, runs to its end.',
     input: z
       .strictObject({
         ids: z.array(memoryShape.id.unwrap()).min(1).max(1000).optional(),
         filter: whereFilter.optional(),
       })
       .refine((a) => (a.ids === undefined) !== (a.filter === undefined), { message: 'Give exactly one of ids or filter.' }),
-    async run(ops, ns, args) {
-      const { deleted, missing } = await forgetMemories(ops, ns, args);
+    async run(ops, ns, args, ctx) {
+      const { deleted, missing } = await forgetMemories(ops, ns, args, ctx);
+      if (deleted > 0) ctx.log('info', { event: 'forget', namespace: ns, deleted });
       const note = missing.length > 0 ? ` (${missing.length} not found: ${missing.slice(0, 10).join(', ')})` : '';
       return { text: `Forgot ${deleted} ${deleted === 1 ? 'memory' : 'memories'}${note}.`, structured: { deleted, missing } };
     },
@@ -171,7 +233,46 @@ export const TOOLS: ToolDefinition[] = [
       return { text: formatFacts(results), structured: { results } };
     },
   }),
+  defineTool({
+    name: 'reembed',
+    effect: 'write',
+    title: 'Re-embed',
+    description:
+      "Re-embed every memory of the namespace with another embedder (e.g. a better model), in a background job; the namespace keeps answering meanwhile. Waits for the job and reports its progress; cancelling stops the wait, not the job.",
+    input: z.strictObject({ embedder: reembedBody.shape.embedder.describe('The embedder, e.g. "use-lite" or "transformers:Xenova/all-MiniLM-L6-v2".') }),
+    async run(ops, ns, { embedder }, ctx) {
+      let job = await ops.reembed(ns, embedder);
+      let reported = -1;
+      while (job.status === 'running') {
+        if (job.done > reported) {
+          reported = job.done;
+          await ctx.progress(job.done, job.total, `${job.done} of ${job.total} memories re-embedded`);
+        }
+        await abortableSleep(JOB_POLL_MS, ctx.signal);
+        job = await ops.getJob(job.id);
+      }
+      if (job.status !== 'done') throw new Error(`The re-embedding job ${job.id} ${job.status}: ${job.error ?? 'no reason given'}.`);
+      if (reported < job.total) await ctx.progress(job.total, job.total, `${job.total} of ${job.total} memories re-embedded`);
+      ctx.log('info', { event: 'reembed', namespace: ns, embedder, memories: job.total });
+      return { text: `Re-embedded ${plural(job.total, 'memory', 'memories')} with ${embedder} (job ${job.id}).`, structured: { job } };
+    },
+  }),
 ];
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new CancelledError(0));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError(0));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 
 /** Deletes memories by id and/or erases those matching a metadata filter (the CLI's forget uses it too). */
@@ -179,18 +280,31 @@ export async function forgetMemories(
   ops: MembankOps,
   ns: string,
   { ids, filter }: { ids?: string[]; filter?: Record<string, unknown> },
+  ctx: ToolContext = quietContext(),
 ): Promise<{ deleted: number; missing: string[] }> {
   const missing: string[] = [];
   let deleted = 0;
-  for (const id of ids ?? []) {
-    try {
-      await ops.deleteMemory(ns, id);
-      deleted++;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'MEMORY_NOT_FOUND') throw error;
-      missing.push(id);
-    }
+  if (ids) {
+    await inBatches(
+      ids,
+      1,
+      ctx,
+      async ([id]) => {
+        try {
+          await ops.deleteMemory(ns, id!);
+          deleted++;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'MEMORY_NOT_FOUND') throw error;
+          missing.push(id!);
+        }
+        return [];
+      },
+      (done, total) => `${done} of ${total} deleted or not found`,
+    );
   }
-  if (filter) deleted += await ops.erase(ns, filter);
+  if (filter) {
+    if (ctx.signal.aborted) throw new CancelledError(deleted);
+    deleted += await withChangeProgress(ctx, ns, ids?.length ?? 0, 'batches of erased memories', () => ops.erase(ns, filter));
+  }
   return { deleted, missing };
 }

@@ -38,13 +38,14 @@ describe.each(Object.entries(INTEGRATIONS))('membank/%s', (name, spec) => {
   });
 
   it('is a subpath export with its frameworks as optional peer dependencies', async () => {
-    expect(pkg.exports[`./${name}`]).toBe(`./src/integrations/${name}/index.ts`);
+    // The compiled module (test/package.test.ts checks the tarball holds it).
+    expect(pkg.exports[`./${name}`]).toEqual({ types: `./dist/integrations/${name}/index.d.ts`, default: `./dist/integrations/${name}/index.js` });
     for (const peer of spec.peers) {
       expect(pkg.peerDependencies[peer], peer).toEqual(expect.any(String));
       expect(pkg.peerDependenciesMeta[peer], peer).toEqual({ optional: true });
       expect(pkg.dependencies[peer], `${peer} must not be a dependency`).toBeUndefined();
     }
-    const module = await import(`membank/${name}`);
+    const module = await import(`../../src/integrations/${name}/index.js`);
     expect(Object.keys(module).sort()).toEqual([...spec.exports].sort());
   });
 });
