@@ -22,8 +22,8 @@ describe('onChange', () => {
     expect((await api.del('/v1/namespaces/ev')).status).toBe(204);
     expect(events).toEqual([
       { kind: 'namespace', namespace: 'ev', op: 'created' },
-      { kind: 'memories', namespace: 'ev', op: 'written', ids: ['a', 'b'] },
-      { kind: 'memories', namespace: 'ev', op: 'deleted', ids: ['a'] },
+      { kind: 'memories', namespace: 'ev', op: 'written', ids: ['a', 'b'], seq: 2 },
+      { kind: 'memories', namespace: 'ev', op: 'deleted', ids: ['a'], seq: 3 },
       { kind: 'namespace', namespace: 'ev', op: 'updated' },
       { kind: 'namespace', namespace: 'ev', op: 'deleted' },
     ]);

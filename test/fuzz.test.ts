@@ -101,7 +101,7 @@ describe('hostile input', () => {
 
   it('names files after numeric ids only, so no namespace name or id reaches the file system', () => {
     const files = readdirSync(dataDir, { recursive: true, encoding: 'utf8' });
-    const expected = /^(membank\.(db|db-wal|db-shm|lock|lock-journal|pid)|indexes|indexes\/ns-\d+\.(\d+\.idx|meta\.json)(\.tmp)?)$/;
+    const expected = /^(membank\.(db|db-wal|db-shm|lock|lock-journal|endpoint|pid)|indexes|indexes\/ns-\d+\.(\d+\.idx|meta\.json)(\.tmp)?)$/;
     expect(files.filter((file) => !expected.test(file))).toEqual([]);
   });
 });

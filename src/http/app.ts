@@ -102,8 +102,9 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
   app.use(requestObserver(metrics, logger));
   // Who is asking comes before reading what they sent.
   app.use(authenticate({ keys, rateLimit }));
-  for (const edge of edges) app.use(edge.path, edge.handler);
   app.use(express.json({ limit: maxBodyBytes, strict: false }));
+  // Behind the same body parser and limit: the MCP router reads the parsed JSON-RPC message.
+  for (const edge of edges) app.use(edge.path, edge.handler);
   app.param('ns', (_req, res, next, ns: string) => {
     try {
       assertVisible(res, ns);
