@@ -11,7 +11,7 @@
  * | --max-body-bytes       | MEMBANK_MAX_BODY_BYTES          | 16777216    |
  * | --checkpoint-interval  | MEMBANK_CHECKPOINT_INTERVAL_S   | 60          |
  * | --synchronous          | MEMBANK_SYNCHRONOUS             | full        |
- * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | 2000        |
+ * | --exact-threshold      | MEMBANK_EXACT_SEARCH_THRESHOLD  | auto        |
  * | --index-memory-mb      | MEMBANK_INDEX_MEMORY_MB         | 25% of RAM  |
  * | --hnsw-threshold       | MEMBANK_HNSW_THRESHOLD          | auto        |
  * | --default-embedder     | MEMBANK_DEFAULT_EMBEDDER        | use-lite    |
@@ -41,7 +41,11 @@ const configSchema = z.strictObject({
   maxBodyBytes: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   checkpointIntervalSeconds: z.coerce.number().min(0).default(60),
   synchronous: z.enum(['full', 'normal']).default('full'),
-  exactSearchThreshold: z.coerce.number().int().min(0).default(2000),
+  /**
+   * A filtered query whose filter matches at most this many memories is answered by exact search over them.
+   * `auto`: where that costs about a millisecond (2^21 multiply-adds), at least 2,000.
+   */
+  exactSearchThreshold: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
   /**
    * Memory (MiB) the loaded namespaces' search structures may hold before the least recently used are unloaded.
    * A quarter of the machine's RAM by default: the rest is for the process, the page cache of the database and

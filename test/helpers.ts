@@ -39,7 +39,7 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     maxBodyBytes: 16 * 1024 * 1024,
     checkpointIntervalSeconds: 0,
     synchronous: 'normal',
-    exactSearchThreshold: 2000,
+    exactSearchThreshold: 'auto',
     indexMemoryMb: 1024,
     hnswThreshold: 'auto',
     defaultEmbedder: 'hash-64',

@@ -27,6 +27,7 @@ import { createNamespaceRegistry, FACT_INDEX_PREFIX } from './namespaces.js';
 import { createRecallRecorder } from './recalls.js';
 import { createGraphFiles } from './residents/graph-files.js';
 import { createIndexCache, type IndexView } from './residents/index-cache.js';
+import { autoExactThreshold } from './residents/resident.js';
 import { createScheduler } from './scheduler.js';
 import { search, type SearchHit, type SearchMode, type SearchTarget, tagPaths } from './search.js';
 import { type ChangeEvent, createWritePath } from './writes.js';
@@ -42,8 +43,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Embedder of namespaces created without one. */
   defaultEmbedder: string;
-  /** A filtered query with at most this many matches is answered by exact search over them. */
-  exactSearchThreshold: number;
+  /** A filtered query with at most this many matches is answered by exact search over them (`auto`: by dimensions). */
+  exactSearchThreshold: number | 'auto';
   /** Bytes the loaded namespaces may hold before the least recently used are unloaded. */
   indexMemoryBytes: number;
   /** Vectors above which a namespace gets an HNSW graph (unless its own `hnsw.threshold` says otherwise). */
@@ -294,7 +295,7 @@ export async function createMemoryService(options: ServiceOptions) {
       retentionOf: (namespace, memory) => retentionNow(namespace, memory, at),
       fields: { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
       now: at,
-      exactThreshold: options.exactSearchThreshold,
+      exactThreshold: options.exactSearchThreshold === 'auto' ? autoExactThreshold(first.dimensions) : options.exactSearchThreshold,
     });
     if (input.reinforce !== false) recalls.note(hits.map((hit) => hit.memory.label));
     return hits;

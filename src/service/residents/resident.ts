@@ -17,6 +17,9 @@ const EXACT_BUDGET = 2 ** 21;
 /** The `auto` graph threshold: the size at which exact search costs EXACT_BUDGET, at least 1,000 vectors. */
 export const autoThreshold = (dimensions: number): number => Math.max(1000, Math.floor(EXACT_BUDGET / dimensions));
 
+/** The `auto` exact-search threshold of filtered queries on a graph: the same cost, at least 2,000 matches. */
+export const autoExactThreshold = (dimensions: number): number => Math.max(2000, Math.floor(EXACT_BUDGET / dimensions));
+
 /**
  * The search effort for a graph of `size` vectors: the namespace's `efSearch` up to 100,000 vectors, then
  * doubled for each tenfold growth, since a fixed candidate list finds a shrinking share of the true neighbours
@@ -77,7 +80,7 @@ export class Resident {
   /**
    * The k nearest memories in scope (filter and time window from the table's postings; expired ones never),
    * by the cheapest plan that is exact or, on the graph, keeps recall:
-   *  - no graph, or a scope small enough that comparing all of it costs under ~1 ms: exact search;
+   *  - no graph, or a scope of at most `exactThreshold` memories (by default what costs ~1 ms to compare): exact;
    *  - a scope keeping a large share: a wider unfiltered graph search, post-filtered;
    *  - otherwise the graph with a filter callback, falling back to exact search if it comes back short.
    */
@@ -93,7 +96,7 @@ export class Resident {
       const hits = graph.search(query, k, { ef: effort, accept });
       return hits.length >= Math.min(k, table.size) || !accept ? hits : table.nearest(query, k, undefined, now);
     }
-    if (within.size <= Math.max(exactThreshold, EXACT_BUDGET / table.flat.dimensions)) return table.nearest(query, k, within, now);
+    if (within.size <= exactThreshold) return table.nearest(query, k, within, now);
     const accept = table.acceptor(within, now)!;
     const share = within.size / table.size;
     if (share >= POST_FILTER_SHARE) {
