@@ -43,7 +43,7 @@ const configSchema = z.strictObject({
   synchronous: z.enum(['full', 'normal']).default('full'),
   /**
    * A filtered query whose filter matches at most this many memories is answered by exact search over them.
-   * `auto`: where that costs about a millisecond (2^21 multiply-adds), at least 2,000.
+   * `auto`: where that costs about a millisecond (2^20 multiply-adds), at least 2,000.
    */
   exactSearchThreshold: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
   /**
@@ -54,8 +54,8 @@ const configSchema = z.strictObject({
   indexMemoryMb: z.coerce.number().int().min(1).default(Math.max(64, Math.floor(totalmem() / 4 / 2 ** 20))),
   /**
    * Vectors above which a namespace gets an HNSW graph; below it, exact search answers (recall 1.0). `auto`:
-   * where an exact search costs about a millisecond, 2^21 multiply-adds (4,096 vectors of 512 dimensions,
-   * 20,971 of 100), at least 1,000.
+   * where an exact search costs about a millisecond, 2^20 multiply-adds (2,048 vectors of 512 dimensions,
+   * 10,485 of 100), at least 1,000.
    */
   hnswThreshold: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
   defaultEmbedder: z.string().min(1).default('use-lite'),

@@ -12,13 +12,21 @@ export function startServer(dataDir: string, extraArgs: string[] = []): Promise<
   });
   process.on('exit', () => child.kill('SIGKILL')); // never leave a server behind
   let out = '';
+  let ready = false;
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /membank ready on (http:\/\/[\d.:]+)/.exec(out);
-      if (match) resolve({ child, url: match[1]! });
+      // Keep the tail of the server's log, to say why it stopped if it does.
+      out = (out + chunk.toString()).slice(-20_000);
+      const match = ready ? null : /membank ready on (http:\/\/[\d.:]+)/.exec(out);
+      if (match) {
+        ready = true;
+        resolve({ child, url: match[1]! });
+      }
     });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+    child.on('exit', (code, signal) => {
+      if (!ready) reject(new Error(`server exited ${code}: ${out}`));
+      else if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGKILL') process.stderr.write(`server exited ${code ?? signal}; its last log lines:\n${out.slice(-4000)}\n`);
+    });
   });
 }
 
@@ -30,7 +38,21 @@ export async function stopServer(child: ChildProcess): Promise<void> {
 // A keep-alive client on node:http: lighter than fetch, so that latencies are mostly the server's.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-export function post(url: string, body: unknown): Promise<any> {
+/**
+ * POSTs JSON and resolves with the answer. A kept-alive socket that the server closed while idle (its
+ * keep-alive timeout, during a long pause of the benchmark) fails the next request with ECONNRESET before
+ * anything was sent or done: that one is sent again. (Every request the benchmarks send is idempotent.)
+ */
+export async function post(url: string, body: unknown): Promise<any> {
+  try {
+    return await postOnce(url, body);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+    return postOnce(url, body);
+  }
+}
+
+function postOnce(url: string, body: unknown): Promise<any> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = http.request(

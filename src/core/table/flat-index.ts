@@ -164,14 +164,38 @@ export class FlatIndex {
     if (k <= 0) return [];
     const prepared = this.prepare(query);
     const top = new TopK(k);
+    // The hot loop of exact search: distances inline, and a candidate offered only when it beats the k-th.
+    const d = this.dimensions;
+    const vectors = this.vectors;
+    const labels = this.slotLabels;
+    const l2 = this.space === 'l2';
+    let bound = Infinity;
     const visit = (slot: number): void => {
       if (accept && !accept(slot)) return;
-      top.offer(this.slotLabels[slot]!, this.distanceAt(prepared, slot));
+      const at = slot * d;
+      let distance: number;
+      if (l2) {
+        let sum = 0;
+        for (let i = 0; i < d; i++) {
+          const diff = prepared[i]! - vectors[at + i]!;
+          sum += diff * diff;
+        }
+        distance = Math.sqrt(sum);
+      } else {
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += prepared[i]! * vectors[at + i]!;
+        distance = 1 - dot;
+      }
+      if (distance < bound) {
+        top.offer(labels[slot]!, distance);
+        bound = top.bound;
+      }
     };
     if (within) {
       within.forEach(visit);
     } else {
-      for (let slot = 0; slot < this.high; slot++) if (!Number.isNaN(this.slotLabels[slot]!)) visit(slot);
+      const end = this.high;
+      for (let slot = 0; slot < end; slot++) if (!Number.isNaN(labels[slot]!)) visit(slot);
     }
     return top.result();
   }

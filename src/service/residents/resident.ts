@@ -11,8 +11,8 @@ import type { PersistentVectorIndex } from '../../ports/vector-index.js';
 
 /** Scopes this large a share of the namespace are answered by post-filtering a wider unfiltered graph search. */
 const POST_FILTER_SHARE = 0.3;
-/** Multiply-adds an exact search over a scope may cost before the graph is preferred (about 1 ms here). */
-const EXACT_BUDGET = 2 ** 21;
+/** Multiply-adds an exact search over a scope may cost before the graph is preferred (about 1 ms on this machine). */
+const EXACT_BUDGET = 2 ** 20;
 
 /** The `auto` graph threshold: the size at which exact search costs EXACT_BUDGET, at least 1,000 vectors. */
 export const autoThreshold = (dimensions: number): number => Math.max(1000, Math.floor(EXACT_BUDGET / dimensions));
