@@ -199,10 +199,13 @@ export function createIndexCache(options: IndexCacheOptions) {
         state.lock.run(async () => {
           resident.build = null;
           if (state.resident !== resident || state.deleted) return;
+          // What was written while the graph was built, in slices with yields (the namespace's writes wait).
+          let done = 0;
           for (const label of touched) {
             const vector = table.vectorOf(label as Label);
             if (vector) graph.upsert(label as Label, vector);
             else graph.remove(label as Label);
+            if (++done % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
           }
           resident.graph = graph;
           resident.pending = graph.stats().elements;
@@ -240,7 +243,7 @@ export function createIndexCache(options: IndexCacheOptions) {
       const resident = state.resident;
       if (!resident) return;
       if (resident.seq === change.firstSeq - 1) {
-        resident.apply(change.rows, change.removed);
+        await resident.applySliced(change.rows, change.removed);
         resident.seq = change.seq;
       } else if (resident.seq < change.seq) {
         await catchUp(state, resident, change.seq);
