@@ -38,6 +38,8 @@ export interface NamespaceStore {
    * with `~`, which the API cannot create) only when `internal` is true.
    */
   list(options?: { after?: string; limit?: number; internal?: boolean }): Promise<NamespaceRecord[]>;
+  /** How many namespaces the API can name. */
+  count(): Promise<number>;
   /** Deletes the namespace and everything in it; false when it did not exist. */
   delete(id: number): Promise<boolean>;
   /**

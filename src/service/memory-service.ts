@@ -491,7 +491,7 @@ export async function createMemoryService(options: ServiceOptions) {
     async health() {
       return {
         status: closing ? 'shutting_down' : 'ok',
-        namespaces: (await registry.list()).length,
+        namespaces: await store.namespaces.count(),
         embedders: embedders.loaded().map((e) => ({ name: e.name, device: e.device, dimensions: e.dimensions })),
       };
     },

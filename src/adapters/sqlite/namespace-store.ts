@@ -24,6 +24,7 @@ export function createSqliteNamespaceStore(db: Database.Database): NamespaceStor
     byNameTaken: db.prepare('SELECT 1 FROM namespaces WHERE name = ? AND id != ?').pluck(),
     list: db.prepare(`SELECT * FROM namespaces WHERE name > @after AND (@internal OR name NOT LIKE '~%') ORDER BY name LIMIT @limit`),
     delete: db.prepare('DELETE FROM namespaces WHERE id = ?'),
+    count: db.prepare(`SELECT COUNT(*) FROM namespaces WHERE name NOT LIKE '~%'`).pluck(),
     update: db.prepare(
       `UPDATE namespaces SET name = coalesce(@name, name), metadata = coalesce(@metadata, metadata), settings = coalesce(@settings, settings),
          hnsw_ef_search = coalesce(@efSearch, hnsw_ef_search),
@@ -79,6 +80,9 @@ export function createSqliteNamespaceStore(db: Database.Database): NamespaceStor
         limit: options.limit ?? -1,
       }) as NamespaceRow[];
       return rows.map(toNamespace);
+    },
+    async count() {
+      return sql.count.get() as number;
     },
     async delete(id) {
       return sql.delete.run(id).changes > 0;
