@@ -326,6 +326,8 @@ describe('a collection is one namespace through renames, changes and restarts', 
     expect((await c.get(`${DB}/collections/plain-ident`)).body.metadata).toBeNull();
     const reserved = await c.post(`${DB}/collections`, { name: 'reserved', metadata: { 'chroma:configuration': 'x' } });
     expect(reserved).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError', message: expect.stringContaining('reserved') } });
+    const huge = await c.post(`${DB}/collections`, { name: 'huge', metadata: { blob: 'x'.repeat(70_000) } });
+    expect(huge).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError', message: expect.stringContaining('65536 bytes') } });
 
     await c.post(`${DB}/collections/${created.body.id}/add`, { ids: ['a'], embeddings: [[1, 0, 0]] });
     expect((await m.api.get('/v1/namespaces/ident')).body.dimensions).toBe(3);

@@ -7,10 +7,10 @@
  * a rename (one patch of the namespace: name, metadata and `ef_search` together) and across restarts.
  */
 import type { Response } from 'express';
-import type { CreateNamespaceInput, PatchNamespaceInput } from '../api/schemas.js';
+import { type CreateNamespaceInput, LIMITS, type PatchNamespaceInput } from '../api/schemas.js';
 import type { Logger } from 'pino';
 import { isMembankError } from '../core/errors.js';
-import type { NamespaceRecord, Space } from '../core/types.js';
+import type { Metadata, NamespaceRecord, Space } from '../core/types.js';
 import { FACT_INDEX_PREFIX, type MemoryService } from '../service/memory-service.js';
 import { assertMayCreate, visible } from './auth.js';
 import { chromaError, collectionNotFound, invalidArgument } from './errors.js';
@@ -52,6 +52,12 @@ const BOUNDS = { max_neighbors: [2, 100], ef_construction: [10, 2000], ef_search
 export interface CollectionsOptions {
   service: MemoryService;
   logger: Logger;
+}
+
+/** A namespace's metadata is at most this big, as JSON (the v1 API's limit). */
+function checkMetadataSize(metadata: Metadata): void {
+  const bytes = JSON.stringify(metadata).length;
+  if (bytes > LIMITS.maxMetadataBytes) throw invalidArgument(`membank keeps a collection's metadata and configuration in at most ${LIMITS.maxMetadataBytes} bytes of JSON; got ${bytes}.`);
 }
 
 /** Collection metadata keys starting with `chroma:` are membank's (see views.ts). */
@@ -168,6 +174,7 @@ export function createCollections({ service, logger }: CollectionsOptions) {
         resizeFactor: config?.resize_factor ?? DEFAULT_CONFIGURATION.resizeFactor,
         syncThreshold: config?.sync_threshold ?? DEFAULT_CONFIGURATION.syncThreshold,
       });
+      checkMetadataSize(metadata);
       let outcome: Awaited<ReturnType<MemoryService['createNamespace']>>;
       try {
         outcome = await service.createNamespace({
@@ -234,6 +241,7 @@ export function createCollections({ service, logger }: CollectionsOptions) {
         resizeFactor: hnsw?.resize_factor ?? kept.resizeFactor,
         syncThreshold: hnsw?.sync_threshold ?? kept.syncThreshold,
       });
+      checkMetadataSize(metadata);
       const patch: PatchNamespaceInput = {
         ...(target !== record.name && { name: target }),
         ...(JSON.stringify(metadata) !== JSON.stringify(record.metadata) && { metadata: metadata as PatchNamespaceInput['metadata'] }),

@@ -230,10 +230,8 @@ export function createRecords({ service }: { service: MemoryService }) {
       checkDimensions(record, vectors);
       const unique = [...new Set(body.ids)];
       const stored = new Map<string, { id: string; metadata: Metadata }>();
-      if (!record.dimensionsOpen) {
-        if (mode === 'add') for (const id of await service.existingIds(record.name, unique)) stored.set(id, { id, metadata: {} });
-        else for (const m of await service.memoriesByIds(record.name, unique, false)) stored.set(m.id, m);
-      }
+      if (mode === 'add') for (const id of await service.existingIds(record.name, unique)) stored.set(id, { id, metadata: {} });
+      else for (const m of await service.memoriesByIds(record.name, unique, false)) stored.set(m.id, m);
       const fresh: MemoryInput[] = [];
       const changes: MemoryPatch[] = [];
       // add: the first of duplicate ids counts; upsert: the last.

@@ -434,8 +434,8 @@ export class MembankStore extends BaseStore {
     for (const batch of chunks(memories, WRITE_BATCH)) await this.client.writeMemories(this.namespace, batch);
     const item = `${META}.item`;
     for (const ids of chunks(written, IN_LIST)) {
-      await this.client.erase(this.namespace, { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] });
+      await this.client.erase(this.namespace, { filter: { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] } });
     }
-    for (const ids of chunks(deleted, IN_LIST)) await this.client.erase(this.namespace, { [item]: { $in: ids } });
+    for (const ids of chunks(deleted, IN_LIST)) await this.client.erase(this.namespace, { filter: { [item]: { $in: ids } } });
   }
 }
