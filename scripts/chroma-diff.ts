@@ -190,6 +190,8 @@ function steps(): Step[] {
     add({ name: `${name}: query where_document`, method: 'POST', path: `${C(name)}/query`, body: { query_embeddings: queries, n_results: 5, where_document: { $contains: 'banana' } } });
   }
   const q = vec();
+  add({ name: 'query where and where_document', method: 'POST', path: `${c}/query`, body: { query_embeddings: [q], n_results: 5, where: { even: true }, where_document: { $regex: 'a.p' } } });
+  add({ name: 'query by ids and where', method: 'POST', path: `${c}/query`, body: { query_embeddings: [q], ids: ['r3', 'r4', 'r5', 'r6'], where: { even: true } } });
   add({ name: 'query by ids', method: 'POST', path: `${c}/query`, body: { query_embeddings: [q], ids: ['r3', 'r4', 'r5', 'r77'] } });
   add({ name: 'query more results than records', method: 'POST', path: `${c}/query`, body: { query_embeddings: [q], n_results: 500, include: ['distances'] } });
   add({ name: 'query where matching nothing', method: 'POST', path: `${c}/query`, body: { query_embeddings: [q], where: { bucket: 99 } } });
@@ -230,6 +232,13 @@ function steps(): Step[] {
   add({ name: 'rename to a bad name', method: 'PUT', path: c, body: { new_name: 'x' } });
   add({ name: 'rename to a taken name', method: 'PUT', path: c, body: { new_name: 'diff-ip' }, known: 'Chroma 1.0 answers 500 (a UNIQUE constraint); membank 409, as for creating a taken name' });
   add({ name: 'change ef_search', method: 'PUT', path: C('diff-ip'), body: { new_configuration: { hnsw: { ef_search: 20 } } } });
+  add({ name: 'change ef_search to another value', method: 'PUT', path: C('diff-ip'), body: { new_configuration: { hnsw: { ef_search: 40 } } } });
+  add({ name: 'ef_search changed', method: 'GET', path: `${DB}/collections/diff-ip` });
+  add({ name: 'query after ef_search changed', method: 'POST', path: `${C('diff-ip')}/query`, body: { query_embeddings: [q], n_results: 5 } });
+  add({ name: 'change resize_factor and sync_threshold', method: 'PUT', path: C('diff-ip'), body: { new_configuration: { hnsw: { resize_factor: 1.5, sync_threshold: 500 } } } });
+  add({ name: 'configuration changed, metadata kept', method: 'GET', path: `${DB}/collections/diff-ip` });
+  add({ name: 'create with an embedding function', method: 'POST', path: `${DB}/collections`, body: { name: 'diff-ef', configuration: { embedding_function: { type: 'legacy' } } } });
+  add({ name: 'embedding function kept', method: 'GET', path: `${DB}/collections/diff-ef` });
   add({ name: 'modify unknown hnsw field', method: 'PUT', path: C('diff-ip'), body: { new_configuration: { hnsw: { space: 'l2' } } } });
   add({ name: 'modify with empty metadata', method: 'PUT', path: C('diff-ip'), body: { new_metadata: {} } });
   add({ name: 'list collections', method: 'GET', path: `${DB}/collections` });

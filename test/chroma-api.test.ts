@@ -1,7 +1,8 @@
 /**
  * membank's Chroma API over raw HTTP, for what Chroma's client does not show: API keys through Chroma's headers
- * with the v1 API's isolation, the reset flag, server-side embedding, collections as namespaces both ways,
- * tenants and databases as namespace prefixes, base64 embeddings, linear-time regexes, and a restart.
+ * with the v1 API's isolation, the reset flag, server-side embedding, collections as namespaces both ways (ids,
+ * metadata, renames, settings), tenants and databases as namespace prefixes, base64 embeddings, linear-time
+ * regexes, partial updates that keep recall strength, and restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Running, startMembank, tempDir } from './helpers.js';
@@ -289,5 +290,113 @@ describe('Chroma collections are membank namespaces', () => {
     expect(answer).toMatchObject({ status: 200, body: true });
     expect((await m.api.get('/v1/namespaces')).body.namespaces).toEqual([]);
     expect((await chroma(m).get(`${DB}/collections_count`)).body).toBe(0);
+  });
+});
+
+describe('a collection is one namespace through renames, changes and restarts', () => {
+  let m: Running;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir();
+    m = await startMembank(dir, { chromaPort: 0 });
+  });
+  afterAll(() => m.close());
+
+  it("has its namespace's id, metadata and open dimensions; Chroma's own configuration rides in a reserved key", async () => {
+    const c = chroma(m);
+    const created = await c.post(`${DB}/collections`, {
+      name: 'ident',
+      metadata: { owner: 'ann', n: 1 },
+      configuration: { hnsw: { resize_factor: 1.5 }, embedding_function: { type: 'known', name: 'openai', config: { model_name: 'small' } } },
+    });
+    expect(created.body).toMatchObject({
+      metadata: { owner: 'ann', n: 1 },
+      dimension: null,
+      configuration_json: { hnsw: { resize_factor: 1.5, sync_threshold: 1000 }, embedding_function: { type: 'known', name: 'openai' } },
+    });
+    const namespace = (await m.api.get('/v1/namespaces/ident')).body;
+    expect(namespace).toMatchObject({
+      id: created.body.id,
+      dimensions: null,
+      metadata: { owner: 'ann', n: 1, 'chroma:configuration': { resize_factor: 1.5, embedding_function: { name: 'openai' } } },
+    });
+    // A plain collection's namespace carries nothing of Chroma's.
+    await c.post(`${DB}/collections`, { name: 'plain-ident' });
+    expect((await m.api.get('/v1/namespaces/plain-ident')).body.metadata).toEqual({});
+    expect((await c.get(`${DB}/collections/plain-ident`)).body.metadata).toBeNull();
+    const reserved = await c.post(`${DB}/collections`, { name: 'reserved', metadata: { 'chroma:configuration': 'x' } });
+    expect(reserved).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError', message: expect.stringContaining('reserved') } });
+    const huge = await c.post(`${DB}/collections`, { name: 'huge', metadata: { blob: 'x'.repeat(70_000) } });
+    expect(huge).toMatchObject({ status: 400, body: { error: 'InvalidArgumentError', message: expect.stringContaining('65536 bytes') } });
+
+    await c.post(`${DB}/collections/${created.body.id}/add`, { ids: ['a'], embeddings: [[1, 0, 0]] });
+    expect((await m.api.get('/v1/namespaces/ident')).body.dimensions).toBe(3);
+  });
+
+  it('renames in place: the id, the records and their recall strength stay; metadata and ef_search change in the same step', async () => {
+    const c = chroma(m);
+    const id = (await c.get(`${DB}/collections/ident`)).body.id;
+    await c.post(`${DB}/collections/${id}/add`, { ids: ['b'], embeddings: [[0, 1, 0]], documents: ['remembered'] });
+    await m.api.post('/v1/namespaces/ident/query', { vector: [0, 1, 0], k: 1 }); // a recall: strength + 1
+    await m.membank.service.checkpoint(); // recalls are recorded in the background
+    const before = (await m.api.get('/v1/namespaces/ident/memories/b')).body;
+    expect(before.recallCount).toBe(1);
+
+    const renamed = await c.put(`${DB}/collections/${id}`, { new_name: 'ident-renamed', new_metadata: { owner: 'bob' }, new_configuration: { hnsw: { ef_search: 40 } } });
+    expect(renamed.status).toBe(200);
+    const after = (await c.get(`${DB}/collections/ident-renamed`)).body;
+    expect(after).toMatchObject({ id, metadata: { owner: 'bob' }, configuration_json: { hnsw: { ef_search: 40, resize_factor: 1.5 }, embedding_function: { name: 'openai' } } });
+    expect((await c.get(`${DB}/collections/ident`)).status).toBe(404);
+    const namespace = (await m.api.get('/v1/namespaces/ident-renamed')).body;
+    expect(namespace).toMatchObject({ id, hnsw: { efSearch: 40 }, count: 2 });
+    expect((await m.api.get('/v1/namespaces/ident-renamed/memories/b')).body).toMatchObject({ recallCount: 1, strength: before.strength, createdAt: before.createdAt });
+    const refused = await c.put(`${DB}/collections/${id}`, { new_configuration: { hnsw: { max_neighbors: 32 } } });
+    expect(refused).toMatchObject({ status: 400, body: { message: expect.stringContaining('max_neighbors') } });
+  });
+
+  it('updates and upserts in part: what is not given stays, recall strength included', async () => {
+    const c = chroma(m);
+    const id = (await c.get(`${DB}/collections/ident-renamed`)).body.id;
+    const before = (await m.api.get('/v1/namespaces/ident-renamed/memories/b')).body;
+    await c.post(`${DB}/collections/${id}/update`, { ids: ['b'], documents: ['remembered, and changed'], metadatas: [{ tag: 'x' }] });
+    await c.post(`${DB}/collections/${id}/upsert`, { ids: ['b', 'c'], embeddings: [[0, 1, 0.5], [0, 0, 1]], metadatas: [{ more: 1 }, null] });
+    const after = (await m.api.get('/v1/namespaces/ident-renamed/memories/b?include=vector')).body;
+    expect(after).toMatchObject({ text: 'remembered, and changed', metadata: { tag: 'x', more: 1 }, vector: [0, 1, 0.5], recallCount: 1, strength: before.strength });
+    expect(after.updatedAt > before.updatedAt).toBe(true);
+    const got = await c.post(`${DB}/collections/${id}/get`, { include: ['documents', 'metadatas'] });
+    expect(got.body).toMatchObject({ ids: ['a', 'b', 'c'], documents: [null, 'remembered, and changed', null], metadatas: [null, { tag: 'x', more: 1 }, null] });
+  });
+
+  it('filters on keys the store cannot name in its JSON paths, in get, query and delete', async () => {
+    const c = chroma(m);
+    const id = (await c.post(`${DB}/collections`, { name: 'odd-keys' })).body.id;
+    await c.post(`${DB}/collections/${id}/add`, { ids: ['q', 'r', 's'], embeddings: [[1], [2], [3]], metadatas: [{ 'say "hi"': 1 }, { 'back\\slash': 2 }, { plain: 3 }] });
+    expect((await c.post(`${DB}/collections/${id}/get`, { where: { 'say "hi"': 1 }, include: [] })).body.ids).toEqual(['q']);
+    expect((await c.post(`${DB}/collections/${id}/query`, { query_embeddings: [[0]], where: { 'back\\slash': { $gte: 1 } }, include: [] })).body.ids).toEqual([['r']]);
+    await c.post(`${DB}/collections/${id}/delete`, { where: { 'say "hi"': { $in: [1, 2] } } });
+    expect((await c.post(`${DB}/collections/${id}/get`, { include: [] })).body.ids).toEqual(['r', 's']);
+  });
+
+  it('deletes everything for a where that folds to "all", and nothing for one that folds to "none"', async () => {
+    const c = chroma(m);
+    const id = (await c.post(`${DB}/collections`, { name: 'fold-delete' })).body.id;
+    await c.post(`${DB}/collections/${id}/add`, { ids: ['x', 'y'], embeddings: [[1], [2]] });
+    await c.post(`${DB}/collections/${id}/delete`, { where: { $or: [] } });
+    expect((await c.get(`${DB}/collections/${id}/count`)).body).toBe(2);
+    await c.post(`${DB}/collections/${id}/delete`, { where: { $and: [] } });
+    expect((await c.get(`${DB}/collections/${id}/count`)).body).toBe(0);
+  });
+
+  it('keeps ids, metadata and configuration across a restart; a collection made again under a name gets a new id', async () => {
+    const before = (await chroma(m).get(`${DB}/collections/ident-renamed`)).body;
+    await m.close();
+    m = await startMembank(dir, { chromaPort: 0 });
+    const c = chroma(m);
+    expect((await c.get(`${DB}/collections/ident-renamed`)).body).toEqual(before);
+    expect((await c.post(`${DB}/collections/${before.id}/get`, { include: [] })).body.ids).toEqual(['a', 'b', 'c']);
+    expect((await c.del(`${DB}/collections/ident-renamed`)).status).toBe(200);
+    const again = (await c.post(`${DB}/collections`, { name: 'ident-renamed' })).body;
+    expect(again.id).not.toBe(before.id);
+    expect((await c.post(`${DB}/collections/${before.id}/get`, {})).status).toBe(404);
   });
 });

@@ -72,6 +72,66 @@ describe('MembankClient', () => {
     expect((await client.readFacts('f1')).map((f) => f.object)).toEqual(['Rome']);
   });
 
+  it('covers selections: findMemories and its pages, partial updates, field values, erase by filter, text or ids', async () => {
+    await client.createNamespace({ name: 's1', embedder: null, dimensions: null, metadata: { team: 'a' } });
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      id: `m${i}`,
+      vector: [1, i, 0],
+      text: i % 2 === 0 ? `even note ${i}` : `odd note ${i}`,
+      metadata: { user: i < 4 ? 'ann' : 'bob', n: i },
+    }));
+    await client.writeMemories('s1', rows);
+    expect((await client.getNamespace('s1')).dimensions).toBe(3);
+
+    const first = await client.findMemories('s1', { filter: { user: 'ann' }, limit: 3 });
+    expect(first.memories.map((m) => m.id)).toEqual(['m0', 'm1', 'm2']);
+    const next = await client.findMemories('s1', { filter: { user: 'ann' }, limit: 3, cursor: first.nextCursor! });
+    expect(next).toMatchObject({ memories: [{ id: 'm3' }], nextCursor: null });
+    const texts = await client.findMemories('s1', { textFilter: { $regex: '^odd' }, offset: 1, limit: 10, vector: true });
+    expect(texts.memories.map((m) => [m.id, m.vector])).toEqual([['m3', [1, 3, 0]], ['m5', [1, 5, 0]]]);
+    expect((await client.findMemories('s1', { ids: ['m6', 'm0', 'nope'] })).memories.map((m) => m.id)).toEqual(['m0', 'm6']);
+    const paged = [];
+    for await (const m of client.memories('s1', { filter: { n: { $gte: 2 } }, textFilter: { $contains: 'even' }, pageSize: 1 })) paged.push(m.id);
+    expect(paged).toEqual(['m2', 'm4', 'm6']);
+    const skipped = [];
+    for await (const m of client.memories('s1', { offset: 5, pageSize: 1 })) skipped.push(m.id);
+    expect(skipped).toEqual(['m5', 'm6']);
+
+    expect(await client.fieldValues('s1', 'user')).toEqual([{ value: 'ann', count: 4 }, { value: 'bob', count: 3 }]);
+    expect(await client.fieldValues('s1', 'user', 1)).toEqual([{ value: 'ann', count: 4 }]);
+
+    const before = await client.getMemory('s1', 'm1');
+    const update = await client.updateMemories('s1', [{ id: 'm1', metadata: { user: 'ann', n: 10 } }, { id: 'ghost', text: 'x' }]);
+    expect(update).toMatchObject({ updated: ['m1'], missing: ['ghost'] });
+    expect(typeof update.seq).toBe('number');
+    const patched = await client.patchMemory('s1', 'm1', { text: 'rewritten' });
+    expect(patched).toMatchObject({ id: 'm1', text: 'rewritten', metadata: { n: 10 }, strength: before.strength, createdAt: before.createdAt });
+    expect(patched.seq).toBeGreaterThan(update.seq);
+    await expect(client.patchMemory('s1', 'ghost', { text: 'x' })).rejects.toMatchObject({ status: 404, code: 'MEMORY_NOT_FOUND' });
+
+    expect(await client.erase('s1', { user: 'bob', n: { $gte: 6 } })).toBe(1); // a bare Where, as before
+    expect(await client.erase('s1', { ids: ['m5', 'nope'] })).toBe(1);
+    expect(await client.erase('s1', { textFilter: { $contains: 'even' }, filter: { user: 'ann' } })).toBe(2);
+    expect((await client.findMemories('s1')).memories.map((m) => m.id)).toEqual(['m1', 'm3', 'm4']);
+    // A Where on fields named like a selection's keys stays a Where.
+    await client.writeMemories('s1', [{ id: 'w', vector: [0, 0, 1], metadata: { ids: 'x' } }]);
+    expect(await client.erase('s1', { ids: { $in: ['x'] } })).toBe(1);
+
+    const renamed = await client.patchNamespace('s1', { name: 's1-renamed', metadata: { team: 'b' }, hnsw: { efSearch: 99 } });
+    expect(renamed).toMatchObject({ name: 's1-renamed', metadata: { team: 'b' }, hnsw: { efSearch: 99 } });
+    expect((await client.getNamespace('s1-renamed')).id).toBe((await client.listNamespaces()).find((n) => n.name === 's1-renamed')!.id);
+    await expect(client.findMemories('s1', {})).rejects.toMatchObject({ code: 'NAMESPACE_NOT_FOUND' });
+  });
+
+  it('erases more ids than one request takes', async () => {
+    await client.createNamespace({ name: 's2', embedder: null, dimensions: 2 });
+    const ids = Array.from({ length: 1500 }, (_, i) => `e${i}`);
+    await client.writeMemories('s2', ids.slice(0, 1000).map((id) => ({ id, vector: [1, 0] })));
+    await client.writeMemories('s2', ids.slice(1000).map((id) => ({ id, vector: [0, 1] })));
+    expect(await client.erase('s2', { ids: [...ids, 'missing'] })).toBe(1500);
+    expect((await client.getNamespace('s2')).count).toBe(0);
+  });
+
   it('covers embeddings, models and jobs', async () => {
     const models = await client.models();
     expect(models.data.map((m) => m.id)).toContain('hash-64');

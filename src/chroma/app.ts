@@ -11,7 +11,6 @@ import type { MemoryService } from '../service/memory-service.js';
 import { accessOf, authenticate, identityOf, need } from './auth.js';
 import { createCollections } from './collections.js';
 import { chromaError, chromaErrorHandler } from './errors.js';
-import { createInterim } from './interim.js';
 import type { DatabaseRef } from './names.js';
 import { createRecords } from './records.js';
 import {
@@ -57,9 +56,8 @@ const jsonOnly: RequestHandler = (req, _res, next) => {
 };
 
 export function createChromaApp({ service, keys, logger, maxBodyBytes, rateLimit = 0, allowReset = false }: ChromaAppOptions): express.Express {
-  const interim = createInterim(service);
-  const collections = createCollections({ service, interim, logger });
-  const records = createRecords({ service, interim });
+  const collections = createCollections({ service, logger });
+  const records = createRecords({ service });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

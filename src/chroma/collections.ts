@@ -3,16 +3,17 @@
  * collection's HNSW configuration is its namespace's settings, with Chroma's defaults (space l2, 16 neighbours,
  * ef 100 to build and to search) and its legacy `hnsw:*` metadata keys honoured. A collection made through
  * this API has no embedder unless its metadata names one (`"membank:embedder": "use-lite"`); then documents
- * sent without embeddings are embedded by membank.
+ * sent without embeddings are embedded by membank. A collection's id is its namespace's uid, so it stays through
+ * a rename (one patch of the namespace: name, metadata and `ef_search` together) and across restarts.
  */
 import type { Response } from 'express';
+import { type CreateNamespaceInput, LIMITS, type PatchNamespaceInput } from '../api/schemas.js';
 import type { Logger } from 'pino';
 import { isMembankError } from '../core/errors.js';
 import type { Metadata, NamespaceRecord, Space } from '../core/types.js';
-import type { MemoryService } from '../service/memory-service.js';
+import { FACT_INDEX_PREFIX, type MemoryService } from '../service/memory-service.js';
 import { assertMayCreate, visible } from './auth.js';
 import { chromaError, collectionNotFound, invalidArgument } from './errors.js';
-import { derivedUuid, type Interim, PLACEHOLDER_DIMENSIONS } from './interim.js';
 import {
   checkCollectionName,
   checkScopeName,
@@ -25,7 +26,17 @@ import {
   sameDatabase,
 } from './names.js';
 import type { CreateCollectionBody, UpdateCollectionBody } from './schemas.js';
-import { collectionView, type CollectionView, DEFAULT_DATABASE_ID, isDefaultDatabase } from './views.js';
+import {
+  collectionView,
+  type CollectionView,
+  configurationOf,
+  DEFAULT_CONFIGURATION,
+  DEFAULT_DATABASE_ID,
+  derivedUuid,
+  isDefaultDatabase,
+  namespaceMetadata,
+  userMetadataOf,
+} from './views.js';
 
 /** Chroma's HNSW defaults (its `configuration_json` of a collection created without settings). */
 export const CHROMA_HNSW = { space: 'l2' as Space, maxNeighbors: 16, efConstruction: 100, efSearch: 100 };
@@ -40,11 +51,23 @@ const BOUNDS = { max_neighbors: [2, 100], ef_construction: [10, 2000], ef_search
 
 export interface CollectionsOptions {
   service: MemoryService;
-  interim: Interim;
   logger: Logger;
 }
 
-export function createCollections({ service, interim, logger }: CollectionsOptions) {
+/** A namespace's metadata is at most this big, as JSON (the v1 API's limit). */
+function checkMetadataSize(metadata: Metadata): void {
+  const bytes = JSON.stringify(metadata).length;
+  if (bytes > LIMITS.maxMetadataBytes) throw invalidArgument(`membank keeps a collection's metadata and configuration in at most ${LIMITS.maxMetadataBytes} bytes of JSON; got ${bytes}.`);
+}
+
+/** Collection metadata keys starting with `chroma:` are membank's (see views.ts). */
+function checkMetadataKeys(metadata: Record<string, unknown> | null | undefined, field: string): void {
+  for (const key of Object.keys(metadata ?? {})) {
+    if (key.startsWith('chroma:')) throw invalidArgument(`${field}: metadata keys starting with "chroma:" are reserved (got "${key}").`);
+  }
+}
+
+export function createCollections({ service, logger }: CollectionsOptions) {
   /** Tenants and databases created in this process; others exist while some namespace lives in them. */
   const tenants = new Set<string>([DEFAULT_TENANT]);
   const databases = new Set<string>([`${DEFAULT_TENANT}/${DEFAULT_DATABASE}`]);
@@ -55,20 +78,12 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
   }
 
   async function find(namespace: string): Promise<NamespaceRecord | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await service.namespace(namespace);
-      } catch (error) {
-        if (!(isMembankError(error) && error.code === 'NAMESPACE_NOT_FOUND')) throw error;
-        if (attempt > 0) return undefined;
-        // A first write may be recreating it with its dimensions, or a rename copying it: look again after.
-        await interim.settled(namespace);
-      }
+    try {
+      return await service.namespace(namespace);
+    } catch (error) {
+      if (isMembankError(error) && error.code === 'NAMESPACE_NOT_FOUND') return undefined;
+      throw error;
     }
-  }
-
-  async function view(record: NamespaceRecord): Promise<CollectionView> {
-    return collectionView(record, interim.uuidOf(record.name), interim.extrasOf(record.name), await interim.isDimensionless(record));
   }
 
   async function databaseExists(ref: DatabaseRef): Promise<boolean> {
@@ -85,7 +100,7 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
   /** The namespaces of a database's collections that the request may see, in Chroma's order (by id). */
   async function collectionsIn(ref: DatabaseRef, res: Response): Promise<NamespaceRecord[]> {
     const mine = (await namespaces()).filter((ns) => sameDatabase(collectionOf(ns.name), ref) && visible(res, ns.name));
-    return mine.sort((a, b) => (interim.uuidOf(a.name) < interim.uuidOf(b.name) ? -1 : 1));
+    return mine.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
   }
 
   /** A collection by name (GET and DELETE address collections by name). */
@@ -96,12 +111,14 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
     return record;
   }
 
-  /** A collection by id (the record routes and PUT address collections by their UUID). */
+  /** A collection by id (the record routes and PUT address collections by their UUID, the namespace's uid). */
   async function byId(ref: DatabaseRef, id: string, res: Response): Promise<NamespaceRecord> {
     if (!UUID.test(id)) throw invalidArgument('Collection ID is not a valid UUIDv4');
-    const namespace = await interim.namespaceOfUuid(id.toLowerCase());
-    const record = namespace !== undefined && visible(res, namespace) && sameDatabase(collectionOf(namespace), ref) ? await find(namespace) : undefined;
-    if (!record) throw collectionNotFound(id, true);
+    const record = await service.namespaceByUid(id.toLowerCase());
+    // The hidden namespaces of facts' sentences have uids too, but no name the API can use.
+    const usable =
+      record !== undefined && !record.name.startsWith(FACT_INDEX_PREFIX) && visible(res, record.name) && sameDatabase(collectionOf(record.name), ref);
+    if (!usable) throw collectionNotFound(id, true);
     return record;
   }
 
@@ -134,57 +151,67 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
   return {
     byId,
     byName,
-    view,
 
     async create(ref: DatabaseRef, body: CreateCollectionBody, res: Response): Promise<CollectionView> {
       checkCollectionName(body.name);
       if (body.metadata && Object.keys(body.metadata).length === 0) throw invalidArgument('Validation error: metadata: Metadata cannot be empty');
+      checkMetadataKeys(body.metadata, 'metadata');
       const namespace = namespaceOf(ref, body.name);
       if (!(await databaseExists(ref))) throw invalidArgument(`Database [${ref.database}] does not exist`);
       assertMayCreate(res, namespace);
+      const taken = () => chromaError(409, 'ChromaError', `Collection [${body.name}] already exists`);
       const existing = await find(namespace);
       if (existing) {
-        if (body.get_or_create) return view(existing);
-        throw chromaError(409, 'ChromaError', `Collection [${body.name}] already exists`);
+        if (body.get_or_create) return collectionView(existing);
+        throw taken();
       }
       const hnsw = hnswSettings(body);
       const embedder = body.metadata?.[EMBEDDER_KEY];
       if (embedder !== undefined && typeof embedder !== 'string') throw invalidArgument(`metadata "${EMBEDDER_KEY}" names an embedder.`);
-      const { namespace: record, created } = await service.createNamespace({
-        name: namespace,
-        space: hnsw.space,
-        embedder: embedder ?? null,
-        dimensions: embedder === undefined ? PLACEHOLDER_DIMENSIONS : undefined,
-        hnsw: { m: hnsw.max_neighbors, efConstruction: hnsw.ef_construction, efSearch: hnsw.ef_search },
+      const config = body.configuration?.hnsw;
+      const metadata = namespaceMetadata(body.metadata ?? null, {
+        embeddingFunction: body.configuration?.embedding_function ?? null,
+        resizeFactor: config?.resize_factor ?? DEFAULT_CONFIGURATION.resizeFactor,
+        syncThreshold: config?.sync_threshold ?? DEFAULT_CONFIGURATION.syncThreshold,
       });
-      if (!created && !body.get_or_create) throw chromaError(409, 'ChromaError', `Collection [${body.name}] already exists`);
-      if (created) {
-        const config = body.configuration?.hnsw;
-        interim.setExtras(namespace, {
-          metadata: (body.metadata as Metadata | undefined) ?? null,
-          embeddingFunction: body.configuration?.embedding_function ?? null,
-          resizeFactor: config?.resize_factor ?? 1.2,
-          syncThreshold: config?.sync_threshold ?? 1000,
+      checkMetadataSize(metadata);
+      let outcome: Awaited<ReturnType<MemoryService['createNamespace']>>;
+      try {
+        outcome = await service.createNamespace({
+          name: namespace,
+          space: hnsw.space,
+          embedder: embedder ?? null,
+          // Without an embedder, the first record's embedding decides, as in Chroma.
+          dimensions: embedder === undefined ? null : undefined,
+          metadata: metadata as CreateNamespaceInput['metadata'],
+          hnsw: { m: hnsw.max_neighbors, efConstruction: hnsw.ef_construction, efSearch: hnsw.ef_search },
         });
-        logger.info({ namespace, space: hnsw.space, embedder: embedder ?? null }, 'collection created (Chroma API)');
+      } catch (error) {
+        // Another client created it meanwhile, with other settings.
+        if (!(isMembankError(error) && error.code === 'NAMESPACE_CONFLICT')) throw error;
+        const raced = await find(namespace);
+        if (raced && body.get_or_create) return collectionView(raced);
+        throw taken();
       }
-      return view(record);
+      if (!outcome.created && !body.get_or_create) throw taken();
+      if (outcome.created) logger.info({ namespace, space: hnsw.space, embedder: embedder ?? null }, 'collection created (Chroma API)');
+      return collectionView(outcome.namespace);
     },
 
     async get(ref: DatabaseRef, name: string, res: Response): Promise<CollectionView> {
-      return view(await byName(ref, name, res));
+      return collectionView(await byName(ref, name, res));
     },
 
     async list(ref: DatabaseRef, page: { limit?: number; offset?: number }, res: Response): Promise<CollectionView[]> {
       const offset = page.offset ?? 0;
-      const selected = (await collectionsIn(ref, res)).slice(offset, page.limit === undefined ? undefined : offset + page.limit);
-      return Promise.all(selected.map(view));
+      return (await collectionsIn(ref, res)).slice(offset, page.limit === undefined ? undefined : offset + page.limit).map(collectionView);
     },
 
     async count(ref: DatabaseRef, res: Response): Promise<number> {
       return (await collectionsIn(ref, res)).length;
     },
 
+    /** A new name, metadata or configuration, in one change of the namespace: it keeps its uid, records and indexes. */
     async modify(ref: DatabaseRef, id: string, body: UpdateCollectionBody, res: Response): Promise<void> {
       const record = await byId(ref, id, res);
       const { tenant, database } = collectionOf(record.name);
@@ -198,28 +225,41 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
         }
       }
       if (body.new_metadata && Object.keys(body.new_metadata).length === 0) throw invalidArgument('Validation error: new_metadata: Metadata cannot be empty');
+      checkMetadataKeys(body.new_metadata, 'new_metadata');
       const hnsw = body.new_configuration?.hnsw;
-      // until the service can change a namespace's HNSW settings (patchNamespace takes forgetting only)
-      for (const [key, current] of [['ef_search', record.hnsw.efSearch], ['max_neighbors', record.hnsw.m]] as const) {
-        const wanted = hnsw?.[key];
-        if (wanted != null && wanted !== current) {
-          throw invalidArgument(`membank cannot change configuration.hnsw.${key} of an existing collection yet (it is ${current}).`);
-        }
+      const wantedM = hnsw?.max_neighbors;
+      if (wantedM != null && wantedM !== record.hnsw.m) {
+        throw invalidArgument(`membank cannot change configuration.hnsw.max_neighbors of an existing collection (it is ${record.hnsw.m}): the graph's degree is fixed when it is built.`);
       }
-      if (target !== record.name) await interim.rename(record.name, target);
-      const extras = interim.extrasOf(target);
-      interim.setExtras(target, {
-        metadata: (body.new_metadata as Metadata | undefined) ?? extras.metadata,
-        embeddingFunction: body.new_configuration?.embedding_function ?? extras.embeddingFunction,
-        resizeFactor: hnsw?.resize_factor ?? extras.resizeFactor,
-        syncThreshold: hnsw?.sync_threshold ?? extras.syncThreshold,
+      const efSearch = hnsw?.ef_search;
+      if (efSearch != null && (efSearch < BOUNDS.ef_search[0] || efSearch > BOUNDS.ef_search[1])) {
+        throw invalidArgument(`configuration.hnsw.ef_search must be between ${BOUNDS.ef_search[0]} and ${BOUNDS.ef_search[1]} in membank; got ${efSearch}.`);
+      }
+      const kept = configurationOf(record.metadata);
+      const metadata = namespaceMetadata(body.new_metadata ?? userMetadataOf(record.metadata), {
+        embeddingFunction: body.new_configuration?.embedding_function ?? kept.embeddingFunction,
+        resizeFactor: hnsw?.resize_factor ?? kept.resizeFactor,
+        syncThreshold: hnsw?.sync_threshold ?? kept.syncThreshold,
       });
+      checkMetadataSize(metadata);
+      const patch: PatchNamespaceInput = {
+        ...(target !== record.name && { name: target }),
+        ...(JSON.stringify(metadata) !== JSON.stringify(record.metadata) && { metadata: metadata as PatchNamespaceInput['metadata'] }),
+        ...(efSearch != null && efSearch !== record.hnsw.efSearch && { hnsw: { efSearch } }),
+      };
+      if (Object.keys(patch).length === 0) return;
+      try {
+        await service.patchNamespace(record.name, patch);
+      } catch (error) {
+        // Another client took the name between the check and the rename.
+        if (isMembankError(error) && error.code === 'NAMESPACE_CONFLICT') throw chromaError(409, 'ChromaError', `Collection [${body.new_name}] already exists`);
+        throw error;
+      }
     },
 
     async remove(ref: DatabaseRef, name: string, res: Response): Promise<void> {
       const record = await byName(ref, name, res);
       await service.deleteNamespace(record.name);
-      interim.forget(record.name);
     },
 
     async createTenant(name: string): Promise<void> {
@@ -266,20 +306,14 @@ export function createCollections({ service, interim, logger }: CollectionsOptio
         throw invalidArgument(`membank keeps the default database's collections as its plain namespaces; it cannot be deleted.`);
       }
       for (const ns of await namespaces()) {
-        if (sameDatabase(collectionOf(ns.name), ref)) {
-          await service.deleteNamespace(ns.name);
-          interim.forget(ns.name);
-        }
+        if (sameDatabase(collectionOf(ns.name), ref)) await service.deleteNamespace(ns.name);
       }
       databases.delete(dbKey(ref));
     },
 
     /** Deletes every namespace: Chroma's reset, for the operators who turned it on. */
     async reset(): Promise<void> {
-      for (const ns of await namespaces()) {
-        await service.deleteNamespace(ns.name);
-        interim.forget(ns.name);
-      }
+      for (const ns of await namespaces()) await service.deleteNamespace(ns.name);
       tenants.clear();
       tenants.add(DEFAULT_TENANT);
       databases.clear();

@@ -6,27 +6,41 @@
  * Chroma's semantics, as Chroma 1.0 answers them: `add` skips ids that exist (the first of duplicate ids wins),
  * `upsert` and `update` merge metadata into the stored one (`null` removes a key in an update) and keep what
  * they are not given, `update` skips ids that do not exist, results come in insertion order, and distances are
- * Chroma's: squared L2 for `l2`, 1 − cosine for `cosine`, 1 − dot for `ip`.
+ * Chroma's: squared L2 for `l2`, 1 − cosine for `cosine`, 1 − dot for `ip`. Selections (ids, `where`,
+ * `where_document`) are the service's own (findMemories, deleteMatching, queries with a text filter), and a
+ * partial update changes only what it is given: a memory keeps its recall strength, recalls and times.
  */
 import type { IncludeField, MemoryInput } from '../api/schemas.js';
 import { exactSearch } from '../core/distance.js';
 import { isMembankError } from '../core/errors.js';
+import { matchesFilter } from '../core/filter.js';
+import { matchesText } from '../core/text-filter.js';
 import type { LabeledVector, MemoryRecord, Metadata, NamespaceRecord } from '../core/types.js';
-import type { MemoryService } from '../service/memory-service.js';
+import type { MemoryService, Selection } from '../service/memory-service.js';
 import { invalidArgument, unprocessable } from './errors.js';
-import type { Interim, MemoryPatch } from './interim.js';
 import { type AddBody, decodeEmbeddings, type GetBody, type Include, type QueryBody, type UpdateBody } from './schemas.js';
 import { f32, f32s } from './views.js';
-import { keysAreSqlSafe, parseWhere, parseWhereDocument } from './where.js';
+import { keysAreReadable, parseWhere, parseWhereDocument } from './where.js';
 
 /** Where a record's URI is kept among its memory's metadata. */
 export const URI_KEY = 'chroma:uri';
 
-/** Memories per service write. */
+/** Memories per service write or update. */
 const WRITE_BATCH = 1000;
 
 /** Results of one query, as membank's index serves at most this many at once. */
 const MAX_RESULTS = 10_000;
+
+/** A listing without a limit: every match. */
+const ALL = Number.MAX_SAFE_INTEGER;
+
+/** A change to one stored memory, as the service's updateMemories takes it: only the fields given change. */
+interface MemoryPatch {
+  id: string;
+  text?: string;
+  metadata?: Metadata;
+  vector?: number[];
+}
 
 type ChromaMetadata = Record<string, string | number | boolean>;
 
@@ -86,21 +100,67 @@ function checkRecords(body: AddBody | UpdateBody): number {
   return n;
 }
 
-export function createRecords({ service, interim }: { service: MemoryService; interim: Interim }) {
-  /** The collection, its dimensions fixed by the first vectors it gets; every vector must then fit. */
-  async function fitted(record: NamespaceRecord, vectors: (Float32Array | null)[]): Promise<NamespaceRecord> {
-    const first = vectors.find((v): v is Float32Array => v !== null);
-    if (!first) return record;
-    // fixDimensions reads the namespace again under its lock: another client's first write may have fixed it.
-    const fit = first.length === record.dimensions || record.embedder !== null ? record : await interim.fixDimensions(record.name, first.length);
+/**
+ * What a get, delete or query selects, as the service takes it; `false` when nothing can match (a `where` or
+ * `where_document` that folds to false). Both filters are parsed, so that either one's mistake is reported.
+ */
+function selectionOf(ids: string[] | null | undefined, where: unknown, whereDocument: unknown): Selection | false {
+  const filter = parseWhere(where);
+  const text = parseWhereDocument(whereDocument);
+  if (filter === false || text === false) return false;
+  return { ...(ids != null && { ids }), ...(filter !== true && { filter }), ...(text !== true && { textFilter: text }) };
+}
+
+const readable = (selection: Selection): boolean => selection.filter === undefined || keysAreReadable(selection.filter);
+
+export function createRecords({ service }: { service: MemoryService }) {
+  /** Every vector must fit the collection: its dimensions, or those of its first vector while it has none. */
+  function checkDimensions(record: NamespaceRecord, vectors: (Float32Array | null)[]): void {
+    const expected = record.dimensionsOpen ? vectors.find((v) => v !== null)?.length : record.dimensions;
     for (const v of vectors) {
-      if (v && v.length !== fit.dimensions) throw invalidArgument(`Collection expecting embedding with dimension of ${fit.dimensions}, got ${v.length}`);
+      if (v && v.length !== expected) throw invalidArgument(`Collection expecting embedding with dimension of ${expected}, got ${v.length}`);
     }
-    return fit;
   }
 
-  async function write(namespace: string, inputs: MemoryInput[]): Promise<void> {
-    for (let i = 0; i < inputs.length; i += WRITE_BATCH) await service.writeMemories(namespace, inputs.slice(i, i + WRITE_BATCH));
+  async function write(record: NamespaceRecord, inputs: MemoryInput[]): Promise<void> {
+    try {
+      for (let i = 0; i < inputs.length; i += WRITE_BATCH) await service.writeMemories(record.name, inputs.slice(i, i + WRITE_BATCH));
+    } catch (error) {
+      // Another client's first write decided other dimensions between our check and this write.
+      if (!(isMembankError(error) && error.code === 'DIMENSION_MISMATCH')) throw error;
+      const now = await service.namespace(record.name);
+      const got = inputs.find((input) => input.vector !== undefined)?.vector?.length;
+      throw invalidArgument(`Collection expecting embedding with dimension of ${now.dimensions}, got ${got}`);
+    }
+  }
+
+  async function update(record: NamespaceRecord, patches: MemoryPatch[]): Promise<void> {
+    for (let i = 0; i < patches.length; i += WRITE_BATCH) await service.updateMemories(record.name, patches.slice(i, i + WRITE_BATCH));
+  }
+
+  // until the store reads the values of any metadata key: it names a key in a JSON path where a double quote or
+  // a backslash does not fit, and then finds nothing. Such filters are evaluated here, over every memory.
+  async function scan(namespace: string, selection: Selection, withVector: boolean): Promise<MemoryRecord[]> {
+    const { ids, filter, textFilter } = selection;
+    const wanted = ids && new Set(ids);
+    const out: MemoryRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.listMemories(namespace, { limit: WRITE_BATCH, cursor, withVector });
+      for (const m of page.memories) {
+        if (wanted && !wanted.has(m.id)) continue;
+        if ((!filter || matchesFilter(filter, m.metadata)) && (!textFilter || matchesText(textFilter, m.text))) out.push(m);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return out;
+  }
+
+  /** The memories a selection matches, in insertion order, `limit` of them after skipping `offset`. */
+  async function matching(namespace: string, selection: Selection, page: { offset: number; limit?: number }, withVector: boolean): Promise<MemoryRecord[]> {
+    const { offset, limit = ALL } = page;
+    if (!readable(selection)) return (await scan(namespace, selection, withVector)).slice(offset, offset + limit);
+    return (await service.findMemories(namespace, { ...selection, offset, limit, withVector })).memories;
   }
 
   /** A new record as a memory; without an embedding, the namespace's embedder embeds its document. */
@@ -126,13 +186,17 @@ export function createRecords({ service, interim }: { service: MemoryService; in
     return out;
   }
 
-  /** The change an upsert or update makes to a stored memory: metadata merged (`null` drops a key), the rest kept unless given. */
+  /**
+   * The change an upsert or update makes to a stored memory: metadata merged (`null` drops a key), the rest kept
+   * unless given. A new document without an embedding is embedded again by the service when the namespace has an
+   * embedder; its recall strength and times stay.
+   */
   function merged(
-    memory: MemoryRecord,
+    memory: { id: string; metadata: Metadata },
     given: { vector: Float32Array | null; document?: string | null; metadata?: Record<string, unknown> | null; uri?: string | null },
   ): MemoryPatch {
-    const patch: MemoryPatch = {};
-    if (given.vector) patch.vector = given.vector;
+    const patch: MemoryPatch = { id: memory.id };
+    if (given.vector) patch.vector = Array.from(given.vector);
     if (given.document != null) patch.text = given.document;
     if (given.metadata != null || given.uri != null) {
       const metadata: Metadata = { ...memory.metadata };
@@ -158,14 +222,18 @@ export function createRecords({ service, interim }: { service: MemoryService; in
   }
 
   return {
-    /** `add` (existing ids skipped) or `upsert` (existing ids updated, the rest added). */
-    async add(collection: NamespaceRecord, body: AddBody, mode: 'add' | 'upsert'): Promise<void> {
+    /** `add` (existing ids skipped) or `upsert` (existing ids updated in part, the rest added). */
+    async add(record: NamespaceRecord, body: AddBody, mode: 'add' | 'upsert'): Promise<void> {
       const n = checkRecords(body);
       if (n === 0) return;
       const vectors = body.embeddings ? decodeEmbeddings(body.embeddings) : new Array<Float32Array | null>(n).fill(null);
-      const record = await fitted(collection, vectors);
+      checkDimensions(record, vectors);
+      const unique = [...new Set(body.ids)];
+      const stored = new Map<string, { id: string; metadata: Metadata }>();
+      if (mode === 'add') for (const id of await service.existingIds(record.name, unique)) stored.set(id, { id, metadata: {} });
+      else for (const m of await service.memoriesByIds(record.name, unique, false)) stored.set(m.id, m);
       const fresh: MemoryInput[] = [];
-      const changes: { memory: MemoryRecord; patch: MemoryPatch }[] = [];
+      const changes: MemoryPatch[] = [];
       // add: the first of duplicate ids counts; upsert: the last.
       const order = [...body.ids.keys()];
       if (mode === 'upsert') order.reverse();
@@ -177,70 +245,61 @@ export function createRecords({ service, interim }: { service: MemoryService; in
         const document = body.documents?.[i] ?? null;
         const metadata = body.metadatas?.[i] ?? null;
         const uri = body.uris?.[i] ?? null;
-        if (mode === 'add') {
-          if (await service.hasMemory(record.name, id)) continue;
-          fresh.push(newMemory(record, id, vectors[i]!, document, storedMetadata(metadata, uri)));
-          continue;
-        }
-        const memory = await interim.getOrUndefined(record.name, id, true);
-        if (memory) changes.push({ memory, patch: merged(memory, { vector: vectors[i]!, document, metadata, uri }) });
-        else fresh.push(newMemory(record, id, vectors[i]!, document, storedMetadata(metadata, uri)));
+        const memory = stored.get(id);
+        if (!memory) fresh.push(newMemory(record, id, vectors[i]!, document, storedMetadata(metadata, uri)));
+        else if (mode === 'upsert') changes.push(merged(memory, { vector: vectors[i]!, document, metadata, uri }));
       }
       if (mode === 'upsert') fresh.reverse();
-      await write(record.name, fresh);
-      if (changes.length > 0) await interim.patch(record.name, changes, record.embedder !== null);
+      await write(record, fresh);
+      await update(record, changes);
     },
 
-    async update(collection: NamespaceRecord, body: UpdateBody): Promise<void> {
+    async update(record: NamespaceRecord, body: UpdateBody): Promise<void> {
       const n = checkRecords(body);
-      // A collection without records has nothing to update (and its first vectors are for add to fix).
-      if (n === 0 || (await interim.isDimensionless(collection))) return;
+      // A collection without records has nothing to update (and its first vectors are for add to decide).
+      if (n === 0 || record.dimensionsOpen) return;
       const vectors = body.embeddings ? decodeEmbeddings(body.embeddings) : new Array<Float32Array | null>(n).fill(null);
-      const record = await fitted(collection, vectors);
-      const changes = new Map<string, { memory: MemoryRecord; patch: MemoryPatch }>();
+      checkDimensions(record, vectors);
+      const stored = new Map((await service.memoriesByIds(record.name, [...new Set(body.ids)], false)).map((m) => [m.id, m]));
+      const changes = new Map<string, MemoryPatch>();
       for (let i = 0; i < n; i++) {
         const id = body.ids[i]!;
-        const memory = changes.get(id)?.memory ?? (await interim.getOrUndefined(record.name, id, true));
+        const memory = stored.get(id);
         if (!memory) continue; // Chroma ignores ids it does not have
-        const patch = merged(memory, { vector: vectors[i]!, document: body.documents?.[i], metadata: body.metadatas?.[i], uri: body.uris?.[i] });
-        changes.set(id, { memory, patch: { ...changes.get(id)?.patch, ...patch } });
+        // A later update of the same id builds on the earlier one's metadata.
+        const earlier = changes.get(id);
+        const basis = earlier?.metadata ? { id, metadata: earlier.metadata } : memory;
+        const patch = merged(basis, { vector: vectors[i]!, document: body.documents?.[i], metadata: body.metadatas?.[i], uri: body.uris?.[i] });
+        changes.set(id, { ...earlier, ...patch });
       }
-      if (changes.size > 0) await interim.patch(record.name, [...changes.values()], record.embedder !== null);
+      await update(record, [...changes.values()]);
     },
 
     async delete(record: NamespaceRecord, body: { ids?: string[] | null; where?: unknown; where_document?: unknown }): Promise<void> {
-      const filter = parseWhere(body.where);
-      const document = parseWhereDocument(body.where_document);
       const ids = body.ids != null && body.ids.length > 0 ? body.ids : undefined;
+      const selection = selectionOf(ids, body.where, body.where_document);
       const filtered = body.where != null || body.where_document != null;
       if (!ids && !filtered) {
         if (body.ids != null) throw invalidArgument('Validation error: ids, where: Either ids or where must be specified');
         return; // Chroma 1.0 answers an empty delete with success, deleting nothing
       }
-      const doomed = filtered
-        ? (await interim.scan(record.name, { ids, filter, document, offset: 0, withVector: false })).map((m) => m.id)
-        : [...new Set(ids)];
-      // until the service deletes memories by ids, filter and text filter in one call
-      for (const id of doomed) {
-        try {
-          await service.deleteMemory(record.name, id);
-        } catch (error) {
-          if (!(isMembankError(error) && error.code === 'MEMORY_NOT_FOUND')) throw error;
-        }
+      if (selection === false) return;
+      if (readable(selection) && (selection.ids || selection.filter || selection.textFilter)) {
+        await service.deleteMatching(record.name, selection);
+        return;
       }
+      // A where that folds to "everything" (`{"$and": []}`) deletes every record; deleteMatching asks for a
+      // selection (deleting all is DELETE of the namespace in v1), so it gets their ids.
+      const doomed = (await matching(record.name, selection, { offset: 0 }, false)).map((m) => m.id);
+      if (doomed.length > 0) await service.deleteMatching(record.name, { ids: doomed });
     },
 
     async get(record: NamespaceRecord, body: GetBody): Promise<GetResponse> {
       const include = body.include ?? ['documents', 'metadatas'];
       const has = new Set(include);
-      const memories = await interim.scan(record.name, {
-        ids: body.ids ?? undefined,
-        filter: parseWhere(body.where),
-        document: parseWhereDocument(body.where_document),
-        offset: body.offset ?? 0,
-        limit: body.limit ?? undefined,
-        withVector: has.has('embeddings'),
-      });
+      const selection = selectionOf(body.ids, body.where, body.where_document);
+      const page = { offset: body.offset ?? 0, limit: body.limit ?? undefined };
+      const memories = selection === false ? [] : await matching(record.name, selection, page, has.has('embeddings'));
       return {
         ids: memories.map((m) => m.id),
         embeddings: has.has('embeddings') ? memories.map((m) => f32s(m.vector!)) : null,
@@ -256,38 +315,26 @@ export function createRecords({ service, interim }: { service: MemoryService; in
       const has = new Set(include);
       const k = body.n_results ?? 10;
       if (k > MAX_RESULTS) throw invalidArgument(`membank answers at most ${MAX_RESULTS} results per query; n_results is ${k}.`);
-      const filter = parseWhere(body.where);
-      const document = parseWhereDocument(body.where_document);
+      const selection = selectionOf(body.ids, body.where, body.where_document);
       const vectors = await queryVectors(record, body);
-      const dimensionless = await interim.isDimensionless(record);
-      for (const v of vectors) {
-        if (!dimensionless && v.length !== record.dimensions) {
-          throw invalidArgument(`Collection expecting embedding with dimension of ${record.dimensions}, got ${v.length}`);
-        }
-      }
+      // A collection whose dimensions are not decided yet has no records: any query finds nothing.
+      if (!record.dimensionsOpen) checkDimensions(record, vectors);
       const square = record.space === 'l2'; // membank reports Euclidean distance; Chroma, hnswlib's squared one
       const found: { memory: MemoryRecord; distance: number }[][] = [];
-      const nothing = dimensionless || k === 0 || filter === false || document === false;
-      if (nothing) {
+      if (record.dimensionsOpen || k === 0 || selection === false) {
         for (const _ of vectors) found.push([]);
-      } else if (document === true && body.ids == null && (filter === true || keysAreSqlSafe(filter))) {
+      } else if (selection.ids === undefined && readable(selection)) {
         const fields: IncludeField[] = [];
         if (has.has('documents')) fields.push('text');
         if (has.has('metadatas') || has.has('uris')) fields.push('metadata');
         if (has.has('embeddings')) fields.push('vector');
         for (const vector of vectors) {
-          const hits = await service.query(record.name, {
-            vector: Array.from(vector),
-            mode: 'vector',
-            k,
-            ...(filter !== true && { filter }),
-            include: fields,
-          });
+          const hits = await service.query(record.name, { vector: Array.from(vector), mode: 'vector', k, ...selection, include: fields });
           found.push(hits.map((hit) => ({ memory: hit.memory, distance: hit.distance! })));
         }
       } else {
-        // until the service filters queries by text (where_document) and by ids: exact search over the matches
-        const candidates = await interim.scan(record.name, { ids: body.ids ?? undefined, filter, document, offset: 0, withVector: true });
+        // until the service's queries take ids: exact search over the memories the selection matches
+        const candidates = await matching(record.name, selection, { offset: 0 }, true);
         const byLabel = new Map(candidates.map((m) => [m.label as number, m]));
         const labeled: LabeledVector[] = candidates.map((m) => ({ label: m.label, vector: m.vector! }));
         for (const vector of vectors) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matchesFilter } from '../core/filter.js';
+import { matchesText } from '../core/text-filter.js';
 import { f32 } from './views.js';
-import { matchesDocument, parseWhere, parseWhereDocument } from './where.js';
+import { keysAreReadable, parseWhere, parseWhereDocument } from './where.js';
 
 describe("Chroma's where", () => {
   it('reads fields as flat keys and folds empty $and/$or as Chroma does', () => {
@@ -32,16 +33,36 @@ describe("Chroma's where", () => {
   });
 });
 
+describe('keys the store can read', () => {
+  it('tells apart keys that its JSON paths cannot name', () => {
+    const node = (key: string) => parseWhere({ [key]: 1 }) as Exclude<ReturnType<typeof parseWhere>, boolean>;
+    expect(keysAreReadable(node('a.b'))).toBe(true);
+    expect(keysAreReadable(node('say "hi"'))).toBe(false);
+    expect(keysAreReadable(node('back\\slash'))).toBe(false);
+  });
+});
+
 describe("Chroma's where_document", () => {
+  it("becomes membank's text filter, with Chroma's folding of empty lists", () => {
+    expect(parseWhereDocument({ $or: [{ $contains: 'a' }, { $regex: 'b+' }] })).toMatchObject({
+      kind: 'or',
+      children: [{ kind: 'contains', text: 'a', negate: false }, { kind: 'regex', source: 'b+', negate: false }],
+    });
+    expect(parseWhereDocument({ $and: [] })).toBe(true);
+    expect(parseWhereDocument({ $or: [] })).toBe(false);
+    expect(parseWhereDocument({ $and: [{ $contains: 'x' }, { $or: [] }] })).toBe(false);
+    expect(parseWhereDocument({ $contains: '' })).toEqual({ kind: 'contains', text: '', negate: false });
+  });
+
   it('matches substrings and RE2 patterns; a record without document matches only negations', () => {
     const contains = parseWhereDocument({ $contains: 'cat' });
     const regex = parseWhereDocument({ $regex: '(?i)^the' });
     const not = parseWhereDocument({ $not_regex: 'x' });
-    expect(typeof contains === 'object' && matchesDocument(contains, 'a cat')).toBe(true);
-    expect(typeof contains === 'object' && matchesDocument(contains, 'a Cat')).toBe(false);
-    expect(typeof contains === 'object' && matchesDocument(contains, null)).toBe(false);
-    expect(typeof regex === 'object' && matchesDocument(regex, 'The end')).toBe(true);
-    expect(typeof not === 'object' && matchesDocument(not, null)).toBe(true);
+    expect(typeof contains === 'object' && matchesText(contains, 'a cat')).toBe(true);
+    expect(typeof contains === 'object' && matchesText(contains, 'a Cat')).toBe(false);
+    expect(typeof contains === 'object' && matchesText(contains, null)).toBe(false);
+    expect(typeof regex === 'object' && matchesText(regex, 'The end')).toBe(true);
+    expect(typeof not === 'object' && matchesText(not, null)).toBe(true);
     expect(() => parseWhereDocument({ $regex: '(' })).toThrow(/Regex syntax/);
     expect(() => parseWhereDocument({ $regex: '(?=a)' })).toThrow(/Regex syntax/);
     expect(() => parseWhereDocument({ $contains: 'a', $not_contains: 'b' })).toThrow(/Invalid where document clause/);

@@ -8,10 +8,13 @@
  * path. `$and: []` matches everything and `$or: []` nothing, as in Chroma; both fold away here, so a filter is
  * `true`, `false` or a FilterNode.
  *
- * `where_document` tests a record's document: `$contains`/`$not_contains` (a case-sensitive substring) and
- * `$regex`/`$not_regex`, run by RE2 (re2js), whose time is linear in the text, so that no pattern can stall the
- * server the way a backtracking engine can (`(a+)+b`); its syntax is the one Chroma's Rust regex crate reads.
- * A record without a document matches only the negative operators.
+ * `where_document` becomes membank's own TextFilter (core/text-filter.ts), which the service evaluates on the
+ * memories' texts: `$contains`/`$not_contains` (a case-sensitive substring) and `$regex`/`$not_regex`, run by
+ * RE2 (re2js), whose time is linear in the text, so that no pattern can stall the server the way a backtracking
+ * engine can (`(a+)+b`); its syntax is the one Chroma's Rust regex crate reads. A record without a document
+ * matches only the negative operators. Parsed here rather than by the core's parser because Chroma's rules and
+ * messages differ: empty `$and`/`$or` fold away, an empty `$contains` is allowed, and refusals say what Chroma
+ * says.
  *
  * @example
  * { "$and": [ { "genre": "sf" }, { "year": { "$gte": 1980 } } ] }
@@ -19,15 +22,10 @@
  */
 import { RE2JS } from 're2js';
 import type { FilterNode, Scalar } from '../core/filter.js';
+import type { TextFilter } from '../core/text-filter.js';
 import { invalidArgument } from './errors.js';
 
 export type Folded<T> = true | false | T;
-
-/** A where_document tree; `test` gets the record's document (null when it has none). */
-export type DocumentFilter =
-  | { kind: 'and' | 'or'; children: DocumentFilter[] }
-  | { kind: 'contains'; text: string; negate: boolean }
-  | { kind: 'regex'; pattern: RE2JS; negate: boolean };
 
 const LIMITS = { depth: 32, clauses: 1000, pattern: 4096 } as const;
 
@@ -102,10 +100,10 @@ export function parseWhere(input: unknown): Folded<FilterNode> {
 }
 
 /** Parses Chroma's `where_document`; `undefined`/`null` is `true`. */
-export function parseWhereDocument(input: unknown): Folded<DocumentFilter> {
+export function parseWhereDocument(input: unknown): Folded<TextFilter> {
   if (input === undefined || input === null) return true;
   let clauses = 0;
-  const clause = (value: unknown, depth: number): Folded<DocumentFilter> => {
+  const clause = (value: unknown, depth: number): Folded<TextFilter> => {
     if (depth > LIMITS.depth || ++clauses > LIMITS.clauses) throw new Refusal('the filter is too large');
     if (!isObject(value)) throw new Refusal('expected an object');
     const keys = Object.keys(value);
@@ -117,7 +115,7 @@ export function parseWhereDocument(input: unknown): Folded<DocumentFilter> {
       case '$or': {
         if (!Array.isArray(arg)) throw new Refusal(`${op} takes a list of filters`);
         const kind = op === '$and' ? 'and' : 'or';
-        return fold<DocumentFilter>(kind, arg.map((child) => clause(child, depth + 1)), (children) => ({ kind, children }));
+        return fold<TextFilter>(kind, arg.map((child) => clause(child, depth + 1)), (children) => ({ kind, children }));
       }
       case '$contains':
       case '$not_contains':
@@ -134,7 +132,7 @@ export function parseWhereDocument(input: unknown): Folded<DocumentFilter> {
           // Chroma's own message, typo included.
           throw invalidArgument(`Regex syntax errror: ${error instanceof Error ? error.message : String(error)}`);
         }
-        return { kind: 'regex', pattern, negate: op === '$not_regex' };
+        return { kind: 'regex', source: arg, pattern, negate: op === '$not_regex' };
       }
       default:
         throw new Refusal(`unknown operator ${op}`);
@@ -148,21 +146,12 @@ export function parseWhereDocument(input: unknown): Folded<DocumentFilter> {
   }
 }
 
-export function matchesDocument(filter: DocumentFilter, text: string | null): boolean {
-  switch (filter.kind) {
-    case 'and':
-      return filter.children.every((child) => matchesDocument(child, text));
-    case 'or':
-      return filter.children.some((child) => matchesDocument(child, text));
-    case 'contains':
-      return text === null ? filter.negate : text.includes(filter.text) !== filter.negate;
-    case 'regex':
-      return text === null ? filter.negate : filter.pattern.matcher(text).find() !== filter.negate;
-  }
-}
-
-/** Whether the SQL the store compiles can name every key (it quotes each one in a JSON path). */
-export function keysAreSqlSafe(node: FilterNode): boolean {
-  if (node.kind === 'and' || node.kind === 'or') return node.children.every(keysAreSqlSafe);
+/**
+ * Whether the store can read every key of the filter: it reads a field's values through a JSON path in which it
+ * quotes the key, so a key holding a double quote, a backslash or a control character reads as absent
+ * (matching nothing). Filters on such keys are evaluated here instead (records.ts).
+ */
+export function keysAreReadable(node: FilterNode): boolean {
+  if (node.kind === 'and' || node.kind === 'or') return node.children.every(keysAreReadable);
   return node.path.every((key) => !/["\\\p{Cc}]/u.test(key));
 }

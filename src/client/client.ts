@@ -22,6 +22,8 @@ import type {
   EntityGraph,
   ErrorCode,
   Fact,
+  FieldValue,
+  FindMemoriesRequest,
   FactCommandResult,
   FactPatternRequest,
   FactRequest,
@@ -29,7 +31,9 @@ import type {
   Job,
   Memory,
   MemoryPage,
+  MemoryPatchRequest,
   MemoryRequest,
+  MemoryUpdateRequest,
   ModelList,
   Namespace,
   NamespaceSettings,
@@ -39,6 +43,9 @@ import type {
   ReadFactsRequest,
   ScoredFact,
   SearchFactsRequest,
+  Selection,
+  UpdateResult,
+  Where,
 } from './types.js';
 
 /**
@@ -90,6 +97,26 @@ export interface ClientOptions {
 export type Connection = { client: MembankClient } | ClientOptions;
 
 const RETRYABLE = new Set([429, 503]);
+/** Ids per request of the routes that take a list of ids (the server's page size). */
+const MAX_IDS = 1000;
+const SELECTION_KEYS = new Set(['filter', 'textFilter', 'ids']);
+const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin']);
+
+/**
+ * Whether erase was given a selection (`{ filter?, textFilter?, ids? }`) rather than a bare `Where`. A `Where`
+ * whose only fields are named filter, textFilter or ids is one when each of them holds a scalar or an operator
+ * object (`{ ids: { $in: […] } }`), since a selection's are a list of ids and filters.
+ */
+function isSelection(value: Selection | Where): value is Selection {
+  const entries = Object.entries(value);
+  if (entries.length === 0 || !entries.every(([key]) => SELECTION_KEYS.has(key))) return false;
+  return entries.every(([key, v]) => {
+    if (key === 'ids') return Array.isArray(v);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    const ops = Object.keys(v);
+    return ops.length === 0 || !ops.every((op) => FIELD_OPERATORS.has(op));
+  });
+}
 /** OpenAI's limit on texts per embeddings request, which POST /v1/embeddings keeps. */
 const MAX_EMBEDDING_INPUTS = 2048;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -245,7 +272,11 @@ export class MembankClient {
     return this.request('DELETE', `/v1/namespaces/${seg(ns)}`);
   }
 
-  /** Changes a namespace's forgetting settings. */
+  /**
+   * Changes a namespace: its name (it keeps its id, memories and indexes), metadata (replaced whole), forgetting
+   * settings or search settings (`hnsw.efSearch`, `hnsw.threshold`).
+   * @example mb.patchNamespace('notes', { name: 'notes-2024', metadata: { team: 'a' }, hnsw: { efSearch: 128 } })
+   */
   patchNamespace(ns: string, body: PatchNamespaceRequest): Promise<Namespace> {
     return this.request('PATCH', `/v1/namespaces/${seg(ns)}`, { body });
   }
@@ -257,9 +288,23 @@ export class MembankClient {
     return this.request('POST', `/v1/namespaces/${seg(ns)}/forget`, { body });
   }
 
-  /** Erases every memory matching the filter, whole documents included; resolves with how many. */
-  async erase(ns: string, filter: EraseRequest['filter']): Promise<number> {
-    return (await this.request<{ deleted: number }>('POST', `/v1/namespaces/${seg(ns)}/memories/delete`, { body: { filter } })).deleted;
+  /**
+   * Erases memories for good (protected ones too), then compacts the store; resolves with how many. Given a
+   * `Where`, every memory it matches with whole documents; given a selection, exactly the memories matching its
+   * `filter`, `textFilter` and `ids` together (more than 1000 ids take several requests).
+   * @example mb.erase('notes', { user: 'bob' })   mb.erase('notes', { ids: ['a', 'b'] })   mb.erase('notes', { textFilter: { $contains: 'secret' } })
+   */
+  async erase(ns: string, selection: EraseRequest): Promise<number>;
+  async erase(ns: string, filter: Where): Promise<number>;
+  async erase(ns: string, what: EraseRequest | Where): Promise<number> {
+    const erase = async (body: EraseRequest) =>
+      (await this.request<{ deleted: number }>('POST', `/v1/namespaces/${seg(ns)}/memories/delete`, { body })).deleted;
+    if (!isSelection(what)) return erase({ filter: what });
+    const { ids, ...rest } = what;
+    if (ids === undefined || ids.length <= MAX_IDS) return erase(what);
+    let erased = 0;
+    for (let start = 0; start < ids.length; start += MAX_IDS) erased += await erase({ ...rest, ids: ids.slice(start, start + MAX_IDS) });
+    return erased;
   }
 
   // API keys (admin keys)
@@ -291,14 +336,56 @@ export class MembankClient {
     return this.request('GET', `/v1/namespaces/${seg(ns)}/memories`, { query });
   }
 
-  /** Every memory of a namespace, page by page. */
-  async *memories(ns: string, options: { pageSize?: number; vector?: boolean } = {}): AsyncGenerator<Memory> {
+  /**
+   * One page of the memories matching a selection (metadata filter, text filter, ids; none: every memory), in
+   * insertion order. Pass the answer's `nextCursor` as `cursor` for the next page.
+   * @example mb.findMemories('notes', { filter: { user: 'ann' }, textFilter: { $contains: 'tea' }, limit: 50 })
+   */
+  findMemories(ns: string, request: FindMemoriesRequest = {}): Promise<MemoryPage> {
+    const { vector, ...body } = request;
+    return this.request('POST', `/v1/namespaces/${seg(ns)}/memories/list`, { body: { ...body, ...(vector && { include: ['vector'] }) } });
+  }
+
+  /**
+   * Every memory of a namespace, or every one a selection matches, page by page in insertion order.
+   * @example for await (const m of mb.memories('notes', { filter: { user: 'ann' } })) console.log(m.id)
+   */
+  async *memories(ns: string, options: Selection & { pageSize?: number; vector?: boolean; offset?: number } = {}): AsyncGenerator<Memory> {
+    const { pageSize = 500, vector, offset, ...selection } = options;
+    const selects = selection.filter !== undefined || selection.textFilter !== undefined || selection.ids !== undefined || offset !== undefined;
     let cursor: string | undefined;
+    let first = true;
     do {
-      const page = await this.listMemories(ns, { limit: options.pageSize ?? 500, cursor, vector: options.vector });
+      const page = selects
+        ? await this.findMemories(ns, { ...selection, limit: pageSize, vector, ...(cursor === undefined ? first && offset !== undefined && { offset } : { cursor }) })
+        : await this.listMemories(ns, { limit: pageSize, cursor, vector });
+      first = false;
       yield* page.memories;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
+  }
+
+  /**
+   * Changes given fields of existing memories (text, metadata, vector); their strength, recalls and times stay.
+   * A new text without a vector is embedded again in a namespace with an embedder. Ids that do not exist come
+   * back in `missing`; nothing is created.
+   */
+  updateMemories(ns: string, memories: MemoryUpdateRequest[]): Promise<UpdateResult> {
+    return this.request('POST', `/v1/namespaces/${seg(ns)}/memories/update`, { body: { memories } });
+  }
+
+  /** Changes given fields of one memory (see updateMemories); MEMORY_NOT_FOUND when it does not exist. */
+  patchMemory(ns: string, id: string, patch: MemoryPatchRequest): Promise<Memory & { seq: number }> {
+    return this.request('PATCH', `/v1/namespaces/${seg(ns)}/memories/${seg(id)}`, { body: patch });
+  }
+
+  /**
+   * The distinct values of a metadata field (a dotted path) with how many memories hold each, most held first:
+   * up to `limit` (default 1000, at most 10,000).
+   * @example await mb.fieldValues('notes', 'user')   // [{ value: 'ann', count: 12 }, { value: 'bob', count: 3 }]
+   */
+  async fieldValues(ns: string, field: string, limit?: number): Promise<FieldValue[]> {
+    return (await this.request<{ values: FieldValue[] }>('GET', `/v1/namespaces/${seg(ns)}/values`, { query: { field, limit } })).values;
   }
 
   getMemory(ns: string, id: string, options: { vector?: boolean } = {}): Promise<Memory> {

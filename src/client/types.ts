@@ -10,6 +10,8 @@ import type {
   createKeyBody,
   createNamespaceBody,
   eraseBody,
+  fieldValuesQuery,
+  findMemoriesBody,
   forgetBody,
   multiQueryBody,
   patchNamespaceBody,
@@ -21,6 +23,7 @@ import type {
   readFactsQuery,
   searchFactsBody,
   deleteFactsBody,
+  updateMemoriesBody,
 } from '../api/schemas.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from '../http/views.js';
@@ -44,9 +47,21 @@ export type FactPatternRequest = z.input<typeof deleteFactsBody>;
 export type EmbeddingsRequest = z.input<typeof embeddingsBody>;
 export type MultiQueryRequest = z.input<typeof multiQueryBody>;
 export type ContextRequest = z.input<typeof contextBody>;
+/** A new name (the namespace keeps its id, memories and indexes), metadata, forgetting or search settings. */
 export type PatchNamespaceRequest = z.input<typeof patchNamespaceBody>;
 export type ForgetRequest = z.input<typeof forgetBody>;
-export type EraseRequest = z.input<typeof eraseBody>;
+/** What erase or a listing selects: memories matching a metadata filter, a text filter and/or given ids (all must hold). */
+export type Selection = Omit<z.input<typeof eraseBody>, 'filter' | 'textFilter'> & { filter?: Where; textFilter?: TextFilter };
+export type EraseRequest = Selection;
+/**
+ * One page of the memories a selection matches, in insertion order: after `cursor` (a previous page's
+ * `nextCursor`) or skipping `offset`. `vector: true` includes the vectors.
+ */
+export type FindMemoriesRequest = Omit<z.input<typeof findMemoriesBody>, 'filter' | 'textFilter' | 'include'> & Selection & { vector?: boolean };
+/** A change to one memory: the fields given replace the stored ones; its strength, recalls and times stay. */
+export type MemoryPatchRequest = Omit<z.input<typeof updateMemoriesBody>['memories'][number], 'id'>;
+export type MemoryUpdateRequest = z.input<typeof updateMemoriesBody>['memories'][number];
+export type FieldValuesRequest = z.input<typeof fieldValuesQuery>;
 export type CreateKeyRequest = z.input<typeof createKeyBody>;
 
 /** One value a filter compares with: comparisons are typed ("5" never equals 5). */
@@ -68,6 +83,19 @@ export type WhereOperator =
  */
 export type Where = { $and?: Where[]; $or?: Where[] } & { [field: string]: WhereScalar | WhereOperator | Where[] | undefined };
 
+/**
+ * A filter on memories' texts (Chroma's `where_document`): a case-sensitive substring or an RE2 pattern, combined
+ * with `$and` and `$or`. A memory without text matches only `$not_contains` and `$not_regex`.
+ * @example { $or: [{ $contains: 'robot' }, { $regex: '(?i)android' }] }
+ */
+export type TextFilter =
+  | { $contains: string }
+  | { $not_contains: string }
+  | { $regex: string }
+  | { $not_regex: string }
+  | { $and: TextFilter[] }
+  | { $or: TextFilter[] };
+
 // Answers: the views' shapes, as they arrive in JSON.
 export type Namespace = ReturnType<typeof namespaceView>;
 export type NamespaceStats = ReturnType<typeof namespaceStatsView>;
@@ -85,7 +113,11 @@ export interface Context {
   memories: (Memory & { score: number; source: string })[];
   facts: Fact[];
 }
-export type Health = ReturnType<MemoryService['health']>;
+export type Health = Awaited<ReturnType<MemoryService['health']>>;
+/** The answer of updateMemories: which ids changed, which do not exist (none is created), and the change sequence after. */
+export type UpdateResult = Awaited<ReturnType<MemoryService['updateMemories']>>;
+/** A distinct value of a metadata field and how many memories hold it. */
+export type FieldValue = Awaited<ReturnType<MemoryService['fieldValues']>>[number];
 
 export interface MemoryPage {
   memories: Memory[];

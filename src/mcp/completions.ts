@@ -2,7 +2,8 @@
  * completion/complete: suggestions for the arguments of membank's prompts and resource templates — namespace
  * names, entity names (the subjects and objects of facts) and memory ids, by prefix. An argument membank knows
  * nothing to suggest for (or a prompt or template it does not have) gets an empty list, which the specification
- * allows: there is simply nothing to complete.
+ * allows: there is simply nothing to complete. Where only part of the candidates is looked at (memory ids, facts),
+ * an answer that may have missed some says `hasMore` and gives no `total`.
  */
 import type { CompleteRequest, CompleteResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MembankOps } from './ops.js';
@@ -10,43 +11,56 @@ import { TEMPLATES } from './resources.js';
 
 /** The most values one answer carries (the specification's limit). */
 const MAX_VALUES = 100;
-/** Memories looked at for an id prefix: there is no index by id prefix, so the search is bounded. */
+/**
+ * Memories looked at for an id prefix. The service has no lookup by id prefix (findMemories selects by metadata,
+ * text and whole ids), so the completion reads the namespace in insertion order and stops here.
+ */
 export const ID_SCAN_LIMIT = 2000;
 /** Facts looked at for entity names. */
 const FACT_SCAN_LIMIT = 1000;
 
 const EMPTY: CompleteResult = { completion: { values: [], hasMore: false } };
 
-function answer(values: string[]): CompleteResult {
-  return { completion: { values: values.slice(0, MAX_VALUES), total: values.length, hasMore: values.length > MAX_VALUES } };
+/** Values found, and whether every candidate was looked at (when not, the total is unknown). */
+interface Found {
+  values: string[];
+  complete: boolean;
 }
 
-async function namespaces(ops: MembankOps, prefix: string, canSee: (ns: string) => boolean): Promise<string[]> {
-  return (await ops.listNamespaces())
+function answer({ values, complete }: Found): CompleteResult {
+  const hasMore = values.length > MAX_VALUES || !complete;
+  // `total` only when it is known: a scan cut short may have missed matches.
+  return { completion: { values: values.slice(0, MAX_VALUES), ...(complete && { total: values.length }), hasMore } };
+}
+
+async function namespaces(ops: MembankOps, prefix: string, canSee: (ns: string) => boolean): Promise<Found> {
+  const values = (await ops.listNamespaces())
     .map((n) => n.name)
     .filter((name) => canSee(name) && name.startsWith(prefix))
     .sort();
+  return { values, complete: true };
 }
 
-async function memoryIds(ops: MembankOps, ns: string, prefix: string): Promise<string[]> {
-  const found: string[] = [];
+/** Ids starting with the prefix among the first ID_SCAN_LIMIT memories; it stops early once a page is full. */
+async function memoryIds(ops: MembankOps, ns: string, prefix: string): Promise<Found> {
+  const values: string[] = [];
   let cursor: string | undefined;
   let seen = 0;
   do {
-    const page = await ops.listMemories(ns, { limit: 1000, cursor });
+    const page = await ops.listMemories(ns, { limit: Math.min(1000, ID_SCAN_LIMIT - seen), cursor });
     seen += page.memories.length;
-    for (const m of page.memories) if (m.id.startsWith(prefix)) found.push(m.id);
+    for (const m of page.memories) if (m.id.startsWith(prefix)) values.push(m.id);
     cursor = page.nextCursor ?? undefined;
-  } while (cursor && seen < ID_SCAN_LIMIT && found.length <= MAX_VALUES);
-  return found;
+  } while (cursor && seen < ID_SCAN_LIMIT && values.length <= MAX_VALUES);
+  return { values, complete: cursor === undefined };
 }
 
 /** Facts match names without regard to case, so completions do too. */
-async function entityNames(ops: MembankOps, ns: string, prefix: string): Promise<string[]> {
+async function entityNames(ops: MembankOps, ns: string, prefix: string): Promise<Found> {
   const facts = await ops.readFacts(ns, { limit: FACT_SCAN_LIMIT });
   const lower = prefix.toLowerCase();
   const names = new Set(facts.flatMap((f) => [f.subject, f.object]).filter((name) => name.toLowerCase().startsWith(lower)));
-  return [...names].sort((a, b) => a.localeCompare(b));
+  return { values: [...names].sort((a, b) => a.localeCompare(b)), complete: facts.length < FACT_SCAN_LIMIT };
 }
 
 export interface CompletionScope {

@@ -37,8 +37,11 @@ import type { FactService } from '../service/fact-service.js';
 import type { ChangeEvent, MemoryService } from '../service/memory-service.js';
 
 /**
- * A committed change as the MCP edge needs it. Empty `ids` (or `entities`) mean "some, not known which": a delete
- * by filter or label, a fact deleted by id.
+ * A committed change as the MCP edge needs it. The service's feed names every memory a change touched, deletes by
+ * filter, erases and forgetting runs included, so subscriptions to other memories hear nothing of it. Empty `ids`
+ * (or `entities`) mean "some, not known which", which only this process's own writes over REST still give (a
+ * forgetting run, an erase by filter, a document's delete: their answers do not list the ids) and a fact deleted
+ * by id.
  */
 export type Change =
   | { kind: 'memories'; namespace: string; ids: string[] }
@@ -123,11 +126,20 @@ function listeners<T>() {
   };
 }
 
-/** The service's change event in the edge's terms (the one place that knows its shape). */
+/**
+ * The service's change event in the edge's terms (the one place that knows its shape): `{kind: 'memories',
+ * namespace, op, ids, seq}`, whose ids are exactly the memories written or deleted.
+ */
 export function changeOf(event: ChangeEvent): Change {
   return event.kind === 'memories'
-    ? { kind: 'memories', namespace: event.namespace, ids: event.ids }
+    ? { kind: 'memories', namespace: event.namespace, ids: [...event.ids] }
     : { kind: 'namespace', namespace: event.namespace, op: event.op };
+}
+
+/** What erase was given as the body the route takes: a selection (`{filter?, textFilter?, ids?}`), else a bare `Where`. */
+function eraseSelection(what: unknown): z.output<typeof eraseBody> {
+  const selection = eraseBody.safeParse(what);
+  return selection.success ? selection.data : parse(eraseBody, { filter: what });
 }
 
 const factEntities = (facts: { subject?: string; object?: string }[]): string[] => [
@@ -208,8 +220,8 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
     async forget(name, body) {
       return service.forget(ns(name), parse(forgetBody, body));
     },
-    async erase(name, filter) {
-      return service.erase(ns(name), parse(eraseBody, { filter }));
+    async erase(name: string, what: unknown) {
+      return service.erase(ns(name), eraseSelection(what));
     },
     async reembed(name, embedder) {
       return service.reembed(ns(name), parse(reembedBody, { embedder }).embedder);
@@ -278,7 +290,11 @@ export function withOwnEvents(ops: MembankOps): MembankOps {
     deleteMemory: told(ops.deleteMemory.bind(ops), ([namespace, id]) => memories(namespace, [id])),
     deleteDocument: told(ops.deleteDocument.bind(ops), ([namespace]) => memories(namespace, [])),
     forget: told(ops.forget.bind(ops), ([namespace, body], outcome) => (outcome.dryRun || body.dryRun ? undefined : memories(namespace, []))),
-    erase: told(ops.erase.bind(ops), ([namespace]) => memories(namespace, [])),
+    // An erase by ids touches those (at most); one by a filter alone, some not known.
+    erase: told(ops.erase.bind(ops) as (ns: string, what: unknown) => Promise<number>, ([namespace, what]) => {
+      const ids = eraseBody.safeParse(what).data?.ids;
+      return memories(namespace, ids ?? []);
+    }) as MembankOps['erase'],
     writeFacts: told(ops.writeFacts.bind(ops), ([namespace, facts]) => factsOf(namespace, factEntities(facts))),
     deleteFact: told(ops.deleteFact.bind(ops), ([namespace]) => factsOf(namespace, [])),
     deleteFacts: told(ops.deleteFacts.bind(ops), ([namespace, pattern]) => factsOf(namespace, factEntities([pattern]))),

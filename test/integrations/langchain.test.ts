@@ -147,10 +147,16 @@ describe('MembankVectorStore against MemoryVectorStore (same fake embeddings)', 
     }
   });
 
-  it('delete removes by ids (unknown ids ignored) and by filter', async () => {
-    const store = new MembankVectorStore(embeddings, { url: server.url, namespace: fresh('lc-delete') });
+  it('delete removes by ids (unknown ids ignored, one request) and by filter', async () => {
+    const { fetch, seen } = recordingFetch();
+    const store = new MembankVectorStore(embeddings, { client: new MembankClient({ url: server.url, fetch }), namespace: fresh('lc-delete') });
     await store.addDocuments(docs());
+    seen.length = 0;
     await store.delete({ ids: ['doc-0', 'doc-1', 'never-there'] });
+    expect(seen.map((r) => [r.method, r.path.split('/').slice(-2).join('/'), r.body])).toEqual([
+      ['POST', 'memories/delete', { ids: ['doc-0', 'doc-1', 'never-there'] }],
+    ]);
+    await store.delete({ ids: [] });
     await store.delete({ filter: { group: 'a' } });
     const left = (await store.similaritySearch('cats', 50)).map((d) => d.id).sort();
     const expected = docs()

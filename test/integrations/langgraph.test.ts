@@ -172,6 +172,23 @@ describe('MembankStore against InMemoryStore (same operations, same fake embeddi
     expect((await ours.get(['batch', 'one'], 'a'))!.value.text).toBe('second write of a');
   });
 
+  it("search results carry their items' own dates, from the query's answer alone (an item found by a part too)", async () => {
+    const { fetch, seen } = recordingFetch();
+    const store = new MembankStore({ client: new MembankClient({ url: server.url, fetch }), namespace: fresh('lg-dates'), index });
+    await store.put(ANN, 'a', { text: 'alpha', tags: ['zulu'] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await store.put(ANN, 'a', { text: 'alpha', tags: ['zulu', 'yankee'] }); // part 2 is newer than the item
+    await store.put(ANN, 'b', { text: 'bravo' });
+    seen.length = 0;
+    const found = await store.search(ANN, { query: 'yankee', limit: 5 });
+    expect(seen.some((r) => r.method === 'GET' && r.path.includes('/memories/'))).toBe(false);
+    expect(found.map((i) => i.key).sort()).toEqual(['a', 'b']);
+    for (const item of found) {
+      const own = (await store.get(ANN, item.key))!;
+      expect([item.createdAt, item.updatedAt], item.key).toEqual([own.createdAt, own.updatedAt]);
+    }
+  });
+
   it('an overwrite with fewer texts leaves no stale vector behind; a delete removes every part', async () => {
     const name = fresh('lg-parts');
     const store = new MembankStore({ url: server.url, namespace: name, index });
@@ -183,6 +200,50 @@ describe('MembankStore against InMemoryStore (same operations, same fake embeddi
     expect(hit.map((i) => i.value)).toEqual([{ text: 'echo', tags: ['foxtrot'] }]);
     await store.delete(ANN, 'k');
     expect((await server.api.get(`/v1/namespaces/${name}`)).body.count).toBe(0);
+  });
+});
+
+describe('MembankStore listings past one page of memories (namespace by namespace on the server, or one scan)', () => {
+  /** `namespaces` namespaces of `per` items each, written round-robin, some overwritten, deleted and written again. */
+  async function fill(store: BaseStore, namespaces: number, per: number): Promise<void> {
+    const ns = (i: number) => ['big', `n${i}`];
+    const puts = [];
+    for (let j = 0; j < per; j++) {
+      for (let i = 0; i < namespaces; i++) puts.push({ namespace: ns(i), key: `k${j}`, value: { i, j, even: j % 2 === 0 }, index: false as const });
+    }
+    await store.batch(puts);
+    // Overwrites keep an item's place; a delete and a new put move it last. (Never the oldest item of a
+    // namespace: InMemoryStore keeps a namespace where it first was, membank where its oldest item is.)
+    await store.batch([
+      ...Array.from({ length: namespaces }, (_, i) => ({ namespace: ns(i), key: 'k3', value: { i, j: 3, even: false, overwritten: true }, index: false as const })),
+      ...Array.from({ length: namespaces }, (_, i) => ({ namespace: ns(i), key: 'k5', value: null })),
+    ]);
+    await store.batch(Array.from({ length: namespaces }, (_, i) => ({ namespace: ns(namespaces - 1 - i), key: 'k5', value: { i, j: 5, even: false, again: true }, index: false as const })));
+  }
+
+  const pages = [{ limit: 10 }, { limit: 50, offset: 380 }, { limit: 7, offset: 1193 }, { limit: 1000 }];
+  const filters = [undefined, { even: true }, { j: { $gte: 390 } }, { overwritten: true }];
+
+  it.each([
+    ['3 namespaces of 400 items: each namespace on the server', 3, 400, true],
+    ['40 namespaces of 30 items: one scan of the prefix', 40, 30, false],
+  ])('%s', async (_label, namespaces, per, perNamespace) => {
+    const reference = new InMemoryStore();
+    const { fetch, bodies } = recordingFetch();
+    const ours = new MembankStore({ client: new MembankClient({ url: server.url, fetch }), namespace: fresh('lg-big') });
+    await fill(reference, namespaces, per);
+    await fill(ours, namespaces, per);
+    for (const filter of filters) {
+      for (const page of pages) {
+        const options = { ...page, ...(filter && { filter }) };
+        expect(plain(await ours.search(['big'], options)), JSON.stringify(options)).toEqual(plain(await reference.search(['big'], options)));
+      }
+    }
+    // Which way the listing ran: by namespace path, or by the prefix's label.
+    const listed = bodies('POST', '/memories/list').map((b) => JSON.stringify(b.filter ?? {}));
+    expect(listed.some((f) => f.includes('langgraph.l0'))).toBe(!perNamespace);
+    expect(listed.some((f) => f.includes('langgraph.path'))).toBe(perNamespace);
+    expect(await ours.listNamespaces({ prefix: ['big'], limit: 5 })).toEqual(await reference.listNamespaces({ prefix: ['big'], limit: 5 }));
   });
 });
 

@@ -9,7 +9,6 @@ import { contextBody, memoryInput, queryBody } from '../../api/schemas.js';
 import {
   type Connection,
   MembankClient,
-  MembankError,
   type NamespaceSettings,
   type QueryRequest,
   type Where,
@@ -61,7 +60,6 @@ export function membankTools(options: Connection & MembankToolsOptions) {
     const parts = [scope && Object.keys(scope).length > 0 ? (scope as Where) : undefined, filter as Where | undefined].filter((w) => w !== undefined);
     return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { $and: parts };
   };
-  const inScope = (metadata: Record<string, unknown>): boolean => Object.entries(scope ?? {}).every(([key, value]) => metadata[key] === value);
 
   return {
     remember: tool({
@@ -126,7 +124,7 @@ export function membankTools(options: Connection & MembankToolsOptions) {
     }),
 
     forget: tool({
-      description: 'Delete memories by id, or erase every memory whose metadata matches a filter (for good).',
+      description: 'Delete memories for good: by id, or every memory whose metadata matches a filter.',
       inputSchema: z
         .strictObject({
           ids: z.array(memory.id.unwrap()).min(1).max(1000).optional(),
@@ -135,23 +133,14 @@ export function membankTools(options: Connection & MembankToolsOptions) {
         .refine((a) => (a.ids === undefined) !== (a.filter === undefined), { message: 'Give exactly one of ids or filter.' }),
       execute: async ({ ids, filter }) => {
         await ensure();
-        if (filter) return { deleted: await client.erase(namespace, scoped(filter)!), missing: [] as string[] };
-        const missing: string[] = [];
-        let deleted = 0;
-        for (const id of ids ?? []) {
-          try {
-            // Outside the scope, a memory is as good as missing: the model must not reach it.
-            if (scope && !inScope((await client.getMemory(namespace, id)).metadata)) {
-              missing.push(id);
-              continue;
-            }
-            await client.deleteMemory(namespace, id);
-            deleted++;
-          } catch (error) {
-            if (!(error instanceof MembankError && error.code === 'MEMORY_NOT_FOUND')) throw error;
-            missing.push(id);
-          }
-        }
+        if (filter) return { deleted: await client.erase(namespace, { filter: scoped(filter)! }), missing: [] as string[] };
+        // Outside the scope, a memory is as good as missing: the model must not reach it. One request finds the
+        // ids that exist in scope, one erases them.
+        const where = scoped(undefined);
+        const found = await client.findMemories(namespace, { ids: ids!, ...(where && { filter: where }), limit: ids!.length });
+        const present = new Set(found.memories.map((m) => m.id));
+        const missing = [...new Set(ids)].filter((id) => !present.has(id));
+        const deleted = present.size > 0 ? await client.erase(namespace, { ids: [...present] }) : 0;
         return { deleted, missing };
       },
     }),

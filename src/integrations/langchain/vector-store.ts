@@ -235,28 +235,21 @@ export class MembankVectorStore extends VectorStore {
     return picked.map((i) => hitToDocument(hits[i]!));
   }
 
-  /** Deletes by ids (unknown ones are ignored) or erases every memory matching a `Where` filter. */
+  /**
+   * Deletes by ids (unknown ones are ignored: one request per 1000 ids) and/or erases every memory matching a
+   * `Where` filter, for good either way.
+   */
   override async delete(params: { ids?: string[]; filter?: Where } = {}): Promise<void> {
     const { ids, filter } = params;
     if (ids === undefined && filter === undefined) {
       throw new MembankError(0, 'VALIDATION_FAILED', 'delete needs ids or a filter: { ids: [...] } or { filter: {...} }.');
     }
     try {
-      for (let start = 0; start < (ids?.length ?? 0); start += 16) {
-        await Promise.all(ids!.slice(start, start + 16).map((id) => this.#deleteOne(id)));
-      }
-      if (filter) await this.client.erase(this.namespace, filter);
+      if (ids !== undefined && ids.length > 0) await this.client.erase(this.namespace, { ids });
+      if (filter) await this.client.erase(this.namespace, { filter });
     } catch (error) {
       // Nothing to delete from a namespace that was never created.
       if (!(error instanceof MembankError && error.code === 'NAMESPACE_NOT_FOUND')) throw error;
-    }
-  }
-
-  async #deleteOne(id: string): Promise<void> {
-    try {
-      await this.client.deleteMemory(this.namespace, id);
-    } catch (error) {
-      if (!(error instanceof MembankError && error.code === 'MEMORY_NOT_FOUND')) throw error;
     }
   }
 

@@ -5,6 +5,10 @@
  *
  * Within one `batch`, reads see the store as it was before the batch's writes, and several puts of one item keep
  * the last, as in LangGraph's InMemoryStore.
+ *
+ * Listings run on the server: the LangGraph namespaces are the distinct values of the items' `path` field
+ * (fieldValues), and a search without a query is a filtered, paged findMemories, namespace by namespace in
+ * InMemoryStore's order (each namespace at the place of its oldest item, items in insertion order).
  */
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import {
@@ -30,7 +34,7 @@ import {
   type Where,
 } from '../../client/index.js';
 import { allOf, matches, NOTHING, translateFilter } from './filter.js';
-import { itemId, itemMeta, META, partId, placeholder, prefixClauses, readItem, type StoredItem } from './layout.js';
+import { isUnder, itemId, itemMeta, META, PATH_FIELD, partId, placeholder, prefixClauses, readItem, type StoredItem } from './layout.js';
 import { textsAt } from './paths.js';
 
 type SearchItem = Item & { score: number | undefined };
@@ -69,8 +73,18 @@ interface Target {
 /** Memories per write request (membank takes up to 1000) and values per `$in` list (at most 1000). */
 const WRITE_BATCH = 500;
 const IN_LIST = 1000;
-/** membank answers at most 1000 results per query. */
+/** membank answers at most 1000 results per query and 1000 memories per listing page. */
 const MAX_K = 1000;
+const PAGE = 1000;
+/** The most distinct values fieldValues answers at once: with this many, there may be more namespaces. */
+const MAX_PATHS = 10_000;
+/**
+ * Namespaces under a prefix above which a search without a query reads the prefix's items in one scan rather
+ * than asking namespace by namespace (two requests for each).
+ */
+const ORDERED_NAMESPACES = 32;
+
+const PART_ZERO: Where = { [`${META}.part`]: 0 };
 
 const chunks = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
@@ -90,6 +104,15 @@ function checkNamespace(namespace: unknown, what: string, allowEmpty: boolean): 
     throw new MembankError(0, 'VALIDATION_FAILED', `${what}: namespace labels are non-empty strings without ".", ":" or NUL; got ${JSON.stringify(namespace)}.`);
   }
 }
+
+/** A namespace that holds items, as its path, and how many memories it has (parts included). */
+interface NamespacePath {
+  path: string;
+  count: number;
+}
+
+/** The namespace paths of a batch's reads, asked once per batch; undefined when there are too many to list. */
+type Paths = () => Promise<NamespacePath[] | undefined>;
 
 const toItem = (stored: StoredItem): Item => ({
   value: stored.value,
@@ -170,20 +193,20 @@ export class MembankStore extends BaseStore {
 
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     const target = await this.#resolve();
-    // One listing serves every read of the batch that needs one.
-    let listing: Promise<StoredItem[]> | undefined;
-    const list = () => (listing ??= this.#list());
+    // One answer of the namespace paths serves every read of the batch that needs it.
+    let listing: Promise<NamespacePath[] | undefined> | undefined;
+    const paths: Paths = () => (listing ??= this.#paths());
     const puts = new Map<string, PutOperation>();
     const reads: Promise<unknown>[] = operations.map((op) => {
       if ('namespace' in op) checkNamespace(op.namespace, 'LangGraph store', false);
       if ('key' in op && 'namespace' in op && !('value' in op)) return this.#get(op as GetOperation);
-      if ('namespacePrefix' in op) return this.#search(op as SearchOperation, target, list);
+      if ('namespacePrefix' in op) return this.#search(op as SearchOperation, target, paths);
       if ('value' in op) {
         const put = op as PutOperation;
         puts.set(JSON.stringify([put.namespace, put.key]), put);
         return Promise.resolve(null);
       }
-      if ('matchConditions' in op || 'maxDepth' in op) return list().then((items) => this.#namespaces(op as ListNamespacesOperation, items));
+      if ('matchConditions' in op || 'maxDepth' in op) return this.#namespaces(op as ListNamespacesOperation, paths);
       throw new MembankError(0, 'VALIDATION_FAILED', `Unknown store operation: ${JSON.stringify(op)}.`);
     });
     const results = await Promise.all(reads);
@@ -201,48 +224,102 @@ export class MembankStore extends BaseStore {
     }
   }
 
-  // Workaround: membank lists memories only in full (no filter, no offset), so listings without a query and
-  // namespace listings read every item and filter here. Wanted from the server: a filtered, offset listing of
-  // memories, and the distinct values of a metadata field.
-  async #list(): Promise<StoredItem[]> {
+  /** The paths of the namespaces that hold items: the distinct values of the path field, or undefined past MAX_PATHS. */
+  async #paths(): Promise<NamespacePath[] | undefined> {
+    const values = await this.client.fieldValues(this.namespace, PATH_FIELD, MAX_PATHS);
+    if (values.length >= MAX_PATHS) return undefined;
+    return values.flatMap(({ value, count }) => (typeof value === 'string' ? [{ path: value, count }] : []));
+  }
+
+  /** Up to `limit` items a filter matches, after skipping `offset`, in insertion order, page by page. */
+  async #find(filter: Where | undefined, offset: number, limit: number): Promise<StoredItem[]> {
     const items: StoredItem[] = [];
-    for await (const memory of this.client.memories(this.namespace, { pageSize: 1000 })) {
-      const stored = readItem(memory);
-      if (stored) items.push(stored);
-    }
+    let cursor: string | undefined;
+    do {
+      const wanted = Math.min(PAGE, limit - items.length);
+      if (wanted <= 0) break;
+      const page = await this.client.findMemories(this.namespace, {
+        ...(filter && { filter }),
+        limit: wanted,
+        ...(cursor === undefined ? offset > 0 && { offset } : { cursor }),
+      });
+      for (const memory of page.memories) {
+        const stored = readItem(memory);
+        if (stored) items.push(stored);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
     return items;
   }
 
-  async #search(op: SearchOperation, target: Target, list: () => Promise<StoredItem[]>): Promise<SearchItem[]> {
+  /**
+   * The items under a prefix that match the clauses, in InMemoryStore's order: namespace by namespace, each at
+   * the place of its oldest item (matching or not), items in insertion order; `limit` of them after `offset`.
+   */
+  async #listing(prefix: string[], clauses: Where[], offset: number, limit: number, paths: Paths): Promise<StoredItem[]> {
+    if (limit <= 0) return [];
+    const known = await paths();
+    const within = known?.filter(({ path }) => isUnder(prefix, path));
+    if (within?.length === 0) return [];
+    const inNamespace = (path: string) => allOf([PART_ZERO, { [PATH_FIELD]: path }, ...clauses]);
+    if (within?.length === 1) return this.#find(inNamespace(within[0]!.path), offset, limit);
+    // Few memories under the prefix are one page of a scan: cheaper than two requests per namespace.
+    const memories = within?.reduce((sum, { count }) => sum + count, 0) ?? Infinity;
+    if (within === undefined || within.length > ORDERED_NAMESPACES || memories <= PAGE) return this.#scanned(prefix, clauses, offset, limit);
+    const under = within.map(({ path }) => path);
+    // Each namespace's first offset + limit matches, and (when clauses leave some out) its oldest item, at once.
+    const oldestOf = async (path: string) =>
+      (await this.client.findMemories(this.namespace, { filter: allOf([PART_ZERO, { [PATH_FIELD]: path }]), limit: 1 })).memories[0]?.id;
+    const [found, oldest] = await Promise.all([
+      Promise.all(under.map((path) => this.#find(inNamespace(path), 0, offset + limit))),
+      clauses.length === 0 ? undefined : Promise.all(under.map((path, i) => oldestOf(path).then((id) => ({ i, id })))),
+    ]);
+    const first = (oldest ?? found.map((items, i) => ({ i, id: items[0]?.memory.id }))).filter(({ i, id }) => id !== undefined && found[i]!.length > 0);
+    if (first.length === 0) return [];
+    // A listing by ids answers in insertion order: the namespaces' order.
+    const ordered = await this.client.findMemories(this.namespace, { ids: first.map(({ id }) => id!), limit: first.length });
+    const at = new Map(first.map(({ i, id }) => [id!, i]));
+    const order = ordered.memories.map((memory) => at.get(memory.id)!);
+    // An oldest item deleted meanwhile leaves its namespace unplaced: it goes last rather than missing.
+    for (const { i } of first) if (!order.includes(i)) order.push(i);
+    return order.flatMap((i) => found[i]!).slice(offset, offset + limit);
+  }
+
+  /**
+   * The same listing from one scan of the prefix's items, for prefixes over few memories or many namespaces (or
+   * stores with more namespaces than fieldValues answers): the order needs each namespace's oldest item, so the
+   * clauses are matched here.
+   */
+  async #scanned(prefix: string[], clauses: Where[], offset: number, limit: number): Promise<StoredItem[]> {
+    const items: StoredItem[] = [];
+    for await (const memory of this.client.memories(this.namespace, { filter: allOf([PART_ZERO, ...prefixClauses(prefix)])!, pageSize: PAGE })) {
+      const stored = readItem(memory);
+      if (stored) items.push(stored);
+    }
+    const where = allOf(clauses);
+    return byNamespace(items)
+      .filter((item) => matches(where, item.memory.metadata))
+      .slice(offset, offset + limit);
+  }
+
+  async #search(op: SearchOperation, target: Target, paths: Paths): Promise<SearchItem[]> {
     checkNamespace(op.namespacePrefix, 'search', true);
     const clauses = translateFilter(op.filter);
     if (clauses === NOTHING) return [];
-    const where = allOf([...prefixClauses(op.namespacePrefix), ...clauses]);
     const offset = op.offset ?? 0;
     const limit = op.limit ?? 10;
-    const listed = async (indexed?: boolean) =>
-      byNamespace(await list()).filter((item) => matches(where, item.memory.metadata) && (indexed === undefined || item.meta.indexed === indexed));
-    if (!op.query) return (await listed()).slice(offset, offset + limit).map((item) => ({ ...toItem(item), score: undefined }));
+    if (!op.query) return (await this.#listing(op.namespacePrefix, clauses, offset, limit, paths)).map((item) => ({ ...toItem(item), score: undefined }));
 
+    const where = allOf([...prefixClauses(op.namespacePrefix), ...clauses]);
     const { scored, exhausted } = await this.#nearest(op.query, where, offset + limit, target);
-    let ranked: { item: string; score: number | undefined }[] = scored;
+    const page: SearchItem[] = scored.slice(offset, offset + limit).map(({ item, score }) => ({ ...toItem(item), score }));
     // Items with nothing embedded come after every scored one, as in InMemoryStore.
-    if (exhausted && scored.length < offset + limit) ranked = [...scored, ...(await listed(false)).map((i) => ({ item: i.meta.item, score: undefined }))];
-    const page = ranked.slice(offset, offset + limit);
-    // Workaround: query results carry no createdAt/updatedAt, so each item of the page is read once more.
-    // Wanted from the server: createdAt and updatedAt in query results.
-    const items = await Promise.all(
-      page.map(async ({ item, score }) => {
-        try {
-          const stored = readItem(await this.client.getMemory(this.namespace, item));
-          return stored && { ...toItem(stored), score };
-        } catch (error) {
-          if (error instanceof MembankError && error.code === 'MEMORY_NOT_FOUND') return undefined; // deleted meanwhile
-          throw error;
-        }
-      }),
-    );
-    return items.filter((item): item is SearchItem => item !== undefined);
+    if (exhausted && page.length < limit) {
+      const unindexed = await this.#listing(op.namespacePrefix, [...clauses, { [`${META}.indexed`]: false }], 0, offset + limit - scored.length, paths);
+      const skip = Math.max(0, offset - scored.length);
+      page.push(...unindexed.slice(skip).map((item) => ({ ...toItem(item), score: undefined })));
+    }
+    return page.slice(0, limit);
   }
 
   /** Each item's best score for the query, best first, asking for more results until `wanted` distinct items came. */
@@ -261,23 +338,48 @@ export class MembankStore extends BaseStore {
         include: ['metadata'],
         ...(reinforce !== undefined && { reinforce }),
       });
-      const best = new Map<string, number>();
+      const best = new Map<string, { item: StoredItem; score: number }>();
       for (const hit of hits) {
-        const item = (hit.metadata?.[META] as { item?: string } | undefined)?.item;
-        if (item !== undefined && !best.has(item)) best.set(item, hit.score);
+        const stored = readItem(hit, 'any');
+        if (stored && !best.has(stored.meta.item)) best.set(stored.meta.item, { item: stored, score: hit.score });
       }
       const exhausted = hits.length < k;
-      if (best.size >= wanted || exhausted || k === MAX_K) {
-        return { scored: [...best].map(([item, score]) => ({ item, score })), exhausted };
-      }
+      if (best.size >= wanted || exhausted || k === MAX_K) return { scored: await this.#asItems([...best.values()]), exhausted };
       k = Math.min(MAX_K, k * 4);
     }
   }
 
-  #namespaces(op: ListNamespacesOperation, items: StoredItem[]): string[][] {
-    const seen = new Map<string, string[]>();
-    for (const { meta } of items) seen.set(meta.namespace.join(':'), meta.namespace);
-    let namespaces = [...seen.values()].filter((ns) => (op.matchConditions ?? []).every((condition) => matchesCondition(condition, ns)));
+  /**
+   * Results carry their memory's dates; an item found by one of its other texts (a part) takes the item's own
+   * dates, read in one request for all of them.
+   */
+  async #asItems(found: { item: StoredItem; score: number }[]): Promise<{ item: StoredItem; score: number }[]> {
+    const parts = found.filter(({ item }) => item.meta.part !== 0).map(({ item }) => item.meta.item);
+    if (parts.length === 0) return found;
+    const own = new Map<string, StoredItem>();
+    for (let start = 0; start < parts.length; start += PAGE) {
+      const ids = parts.slice(start, start + PAGE);
+      for (const memory of (await this.client.findMemories(this.namespace, { ids, limit: ids.length })).memories) {
+        const stored = readItem(memory);
+        if (stored) own.set(stored.meta.item, stored);
+      }
+    }
+    // An item deleted since the query (its part outlived it for a moment) is left out.
+    return found.flatMap(({ item, score }) => (item.meta.part === 0 ? [{ item, score }] : own.has(item.meta.item) ? [{ item: own.get(item.meta.item)!, score }] : []));
+  }
+
+  async #namespaces(op: ListNamespacesOperation, paths: Paths): Promise<string[][]> {
+    let known = (await paths())?.map(({ path }) => path);
+    if (known === undefined) {
+      // More namespaces than one answer of fieldValues holds: read them off the items.
+      const seen = new Set<string>();
+      for await (const memory of this.client.memories(this.namespace, { filter: PART_ZERO, pageSize: PAGE })) {
+        const stored = readItem(memory);
+        if (stored) seen.add(stored.meta.path);
+      }
+      known = [...seen];
+    }
+    let namespaces = known.map((path) => path.split('.')).filter((ns) => (op.matchConditions ?? []).every((condition) => matchesCondition(condition, ns)));
     if (op.maxDepth !== undefined) {
       const cut = new Map(namespaces.map((ns) => [ns.slice(0, op.maxDepth).join(':'), ns.slice(0, op.maxDepth)]));
       namespaces = [...cut.values()];
@@ -332,8 +434,8 @@ export class MembankStore extends BaseStore {
     for (const batch of chunks(memories, WRITE_BATCH)) await this.client.writeMemories(this.namespace, batch);
     const item = `${META}.item`;
     for (const ids of chunks(written, IN_LIST)) {
-      await this.client.erase(this.namespace, { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] });
+      await this.client.erase(this.namespace, { filter: { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] } });
     }
-    for (const ids of chunks(deleted, IN_LIST)) await this.client.erase(this.namespace, { [item]: { $in: ids } });
+    for (const ids of chunks(deleted, IN_LIST)) await this.client.erase(this.namespace, { filter: { [item]: { $in: ids } } });
   }
 }

@@ -133,7 +133,7 @@ export class MembankVectorStore extends BaseVectorStore<MembankClient> {
   /** Deletes every node of a source document (its `ref_doc_id`). */
   async delete(refDocId: string): Promise<void> {
     try {
-      await this.#client.erase(this.namespace, { ref_doc_id: refDocId });
+      await this.#client.erase(this.namespace, { filter: { ref_doc_id: refDocId } });
     } catch (error) {
       if (!(error instanceof MembankError && error.code === 'NAMESPACE_NOT_FOUND')) throw error;
     }
