@@ -83,6 +83,26 @@ describe('selections', () => {
     }
   });
 
+  it('filters on metadata keys that a JSON path cannot name (quotes, backslashes, control characters)', async () => {
+    await ok('POST', '/v1/namespaces', { name: 'odd', embedder: null, dimensions: 2 });
+    const keys = ['say "hi"', 'back\\slash', 'tab\tkey'];
+    await ok('POST', '/v1/namespaces/odd/memories', {
+      memories: [{ id: 'x', vector: [1, 0], metadata: Object.fromEntries(keys.map((k) => [k, 1])) }, { id: 'y', vector: [0, 1], metadata: {} }],
+    });
+    for (const key of keys) {
+      const filter = { kind: 'compare' as const, path: [key], op: '$eq' as const, value: 1 };
+      const page = await m.membank.service.findMemories('odd', { filter, limit: 10, withVector: false });
+      expect(page.memories.map((x) => x.id), key).toEqual(['x']);
+      const hits = await m.membank.service.query('odd', { vector: [0, 1], k: 2, filter, include: [] });
+      expect(hits.map((h) => h.memory.id), key).toEqual(['x']);
+    }
+  });
+
+  it('queries within given ids', async () => {
+    const hits = await m.membank.service.query('sel', { query: 'robot', mode: 'keyword', k: 10, ids: ['r3', 'r4'] });
+    expect(hits.map((h) => h.memory.id)).toEqual(['r3']);
+  });
+
   it('queries within a text filter in every mode', async () => {
     for (const mode of ['vector', 'keyword', 'hybrid']) {
       const body = { query: 'robot android', mode, k: 10, textFilter: { $contains: 'ROBOT' } };

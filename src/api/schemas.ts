@@ -359,7 +359,16 @@ export const forgetBody = z
  * text filter, or given ids.
  */
 export const eraseBody = z
-  .strictObject({ filter: filter.optional(), textFilter: textFilter.optional(), ids: memoryIds.optional() })
+  .strictObject({
+    filter: filter.optional(),
+    textFilter: textFilter.optional(),
+    ids: memoryIds.optional(),
+    /**
+     * `false`: delete without compacting the database afterwards (for frequent deletes; the rows' content is
+     * still overwritten in place, but freed pages stay in the file until a later erase or forgetting run).
+     */
+    compact: z.boolean().default(true),
+  })
   .refine((b) => b.filter !== undefined || b.textFilter !== undefined || b.ids !== undefined, {
     message: 'Give a filter, a textFilter or ids (erasing a whole namespace is DELETE of the namespace).',
   });

@@ -11,16 +11,13 @@
  * partial update changes only what it is given: a memory keeps its recall strength, recalls and times.
  */
 import type { IncludeField, MemoryInput } from '../api/schemas.js';
-import { exactSearch } from '../core/distance.js';
 import { isMembankError } from '../core/errors.js';
-import { matchesFilter } from '../core/filter.js';
-import { matchesText } from '../core/text-filter.js';
-import type { LabeledVector, MemoryRecord, Metadata, NamespaceRecord } from '../core/types.js';
+import type { MemoryRecord, Metadata, NamespaceRecord } from '../core/types.js';
 import type { MemoryService, Selection } from '../service/memory-service.js';
 import { invalidArgument, unprocessable } from './errors.js';
 import { type AddBody, decodeEmbeddings, type GetBody, type Include, type QueryBody, type UpdateBody } from './schemas.js';
 import { f32, f32s } from './views.js';
-import { keysAreReadable, parseWhere, parseWhereDocument } from './where.js';
+import { parseWhere, parseWhereDocument } from './where.js';
 
 /** Where a record's URI is kept among its memory's metadata. */
 export const URI_KEY = 'chroma:uri';
@@ -111,8 +108,6 @@ function selectionOf(ids: string[] | null | undefined, where: unknown, whereDocu
   return { ...(ids != null && { ids }), ...(filter !== true && { filter }), ...(text !== true && { textFilter: text }) };
 }
 
-const readable = (selection: Selection): boolean => selection.filter === undefined || keysAreReadable(selection.filter);
-
 export function createRecords({ service }: { service: MemoryService }) {
   /** Every vector must fit the collection: its dimensions, or those of its first vector while it has none. */
   function checkDimensions(record: NamespaceRecord, vectors: (Float32Array | null)[]): void {
@@ -138,28 +133,9 @@ export function createRecords({ service }: { service: MemoryService }) {
     for (let i = 0; i < patches.length; i += WRITE_BATCH) await service.updateMemories(record.name, patches.slice(i, i + WRITE_BATCH));
   }
 
-  // until the store reads the values of any metadata key: it names a key in a JSON path where a double quote or
-  // a backslash does not fit, and then finds nothing. Such filters are evaluated here, over every memory.
-  async function scan(namespace: string, selection: Selection, withVector: boolean): Promise<MemoryRecord[]> {
-    const { ids, filter, textFilter } = selection;
-    const wanted = ids && new Set(ids);
-    const out: MemoryRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await service.listMemories(namespace, { limit: WRITE_BATCH, cursor, withVector });
-      for (const m of page.memories) {
-        if (wanted && !wanted.has(m.id)) continue;
-        if ((!filter || matchesFilter(filter, m.metadata)) && (!textFilter || matchesText(textFilter, m.text))) out.push(m);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
-    return out;
-  }
-
   /** The memories a selection matches, in insertion order, `limit` of them after skipping `offset`. */
   async function matching(namespace: string, selection: Selection, page: { offset: number; limit?: number }, withVector: boolean): Promise<MemoryRecord[]> {
     const { offset, limit = ALL } = page;
-    if (!readable(selection)) return (await scan(namespace, selection, withVector)).slice(offset, offset + limit);
     return (await service.findMemories(namespace, { ...selection, offset, limit, withVector })).memories;
   }
 
@@ -284,7 +260,7 @@ export function createRecords({ service }: { service: MemoryService }) {
         return; // Chroma 1.0 answers an empty delete with success, deleting nothing
       }
       if (selection === false) return;
-      if (readable(selection) && (selection.ids || selection.filter || selection.textFilter)) {
+      if (selection.ids || selection.filter || selection.textFilter) {
         await service.deleteMatching(record.name, selection);
         return;
       }
@@ -323,7 +299,7 @@ export function createRecords({ service }: { service: MemoryService }) {
       const found: { memory: MemoryRecord; distance: number }[][] = [];
       if (record.dimensionsOpen || k === 0 || selection === false) {
         for (const _ of vectors) found.push([]);
-      } else if (selection.ids === undefined && readable(selection)) {
+      } else {
         const fields: IncludeField[] = [];
         if (has.has('documents')) fields.push('text');
         if (has.has('metadatas') || has.has('uris')) fields.push('metadata');
@@ -331,14 +307,6 @@ export function createRecords({ service }: { service: MemoryService }) {
         for (const vector of vectors) {
           const hits = await service.query(record.name, { vector: Array.from(vector), mode: 'vector', k, ...selection, include: fields });
           found.push(hits.map((hit) => ({ memory: hit.memory, distance: hit.distance! })));
-        }
-      } else {
-        // until the service's queries take ids: exact search over the memories the selection matches
-        const candidates = await matching(record.name, selection, { offset: 0 }, true);
-        const byLabel = new Map(candidates.map((m) => [m.label as number, m]));
-        const labeled: LabeledVector[] = candidates.map((m) => ({ label: m.label, vector: m.vector! }));
-        for (const vector of vectors) {
-          found.push(exactSearch(record.space, vector, labeled, k).map((n) => ({ memory: byLabel.get(n.label)!, distance: n.distance })));
         }
       }
       const pick = <T>(field: Include, value: (hit: { memory: MemoryRecord; distance: number }) => T): T[][] | null =>

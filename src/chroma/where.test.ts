@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { matchesFilter } from '../core/filter.js';
 import { matchesText } from '../core/text-filter.js';
 import { f32 } from './views.js';
-import { keysAreReadable, parseWhere, parseWhereDocument } from './where.js';
+import { parseWhere, parseWhereDocument } from './where.js';
 
 describe("Chroma's where", () => {
   it('reads fields as flat keys and folds empty $and/$or as Chroma does', () => {
@@ -30,15 +30,6 @@ describe("Chroma's where", () => {
     ['a'],
   ])('refuses %j with Chroma\'s 400', (where) => {
     expect(() => parseWhere(where)).toThrow(expect.objectContaining({ message: expect.stringContaining('Invalid where clause'), details: { chroma: { status: 400, name: 'InvalidArgumentError' } } }));
-  });
-});
-
-describe('keys the store can read', () => {
-  it('tells apart keys that its JSON paths cannot name', () => {
-    const node = (key: string) => parseWhere({ [key]: 1 }) as Exclude<ReturnType<typeof parseWhere>, boolean>;
-    expect(keysAreReadable(node('a.b'))).toBe(true);
-    expect(keysAreReadable(node('say "hi"'))).toBe(false);
-    expect(keysAreReadable(node('back\\slash'))).toBe(false);
   });
 });
 

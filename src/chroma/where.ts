@@ -145,13 +145,3 @@ export function parseWhereDocument(input: unknown): Folded<TextFilter> {
     throw error;
   }
 }
-
-/**
- * Whether the store can read every key of the filter: it reads a field's values through a JSON path in which it
- * quotes the key, so a key holding a double quote, a backslash or a control character reads as absent
- * (matching nothing). Filters on such keys are evaluated here instead (records.ts).
- */
-export function keysAreReadable(node: FilterNode): boolean {
-  if (node.kind === 'and' || node.kind === 'or') return node.children.every(keysAreReadable);
-  return node.path.every((key) => !/["\\\p{Cc}]/u.test(key));
-}

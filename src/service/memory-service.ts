@@ -64,6 +64,8 @@ export type QueryRequest = Omit<QueryInput, 'hybrid' | 'reinforce' | 'consistenc
   reinforce?: boolean;
   /** `eventual` skips the freshness check against the store (cluster mode). */
   consistency?: 'strong' | 'eventual';
+  /** Only these memories (one namespace's ids). */
+  ids?: string[];
 };
 
 export interface NamespaceStats {
@@ -280,12 +282,14 @@ export async function createMemoryService(options: ServiceOptions) {
     for (const state of states) targets.push({ record: state.record, resident: await residentFor(state, needs) });
     const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const at = now();
+    const labels = input.ids ? new Set<number>() : undefined;
+    if (input.ids) for (const state of states) for (const label of await labelsOfIds(state, input.ids, at)) labels!.add(label);
     const hits = await search(store, targets, {
       mode,
       text: input.query,
       vector,
       k: input.k,
-      scope: { filter: input.filter, text: input.textFilter, after: input.after, before: input.before, visibleAt: at },
+      scope: { filter: input.filter, text: input.textFilter, labels, after: input.after, before: input.before, visibleAt: at },
       hybrid,
       mmr: input.mmr,
       minScore: input.minScore,
@@ -450,8 +454,8 @@ export async function createMemoryService(options: ServiceOptions) {
      * every chunk of the documents they belong to, or by a text filter or ids (exactly those). Then compacts the
      * store so that their text does not linger in free pages.
      */
-    async erase(name: string, selection: Selection | FilterNode): Promise<number> {
-      const chosen: Selection = 'kind' in selection ? { filter: selection } : selection;
+    async erase(name: string, selection: (Selection & { compact?: boolean }) | FilterNode): Promise<number> {
+      const chosen: Selection & { compact?: boolean } = 'kind' in selection ? { filter: selection } : selection;
       const state = await registry.get(name, true);
       const labels =
         chosen.textFilter === undefined && chosen.ids === undefined
@@ -462,7 +466,7 @@ export async function createMemoryService(options: ServiceOptions) {
         erased += (await writes.removeLabels(state, labels.slice(i, i + DELETE_BATCH), 'erased'))?.removed.length ?? 0;
         await yieldToQueries();
       }
-      await store.compact();
+      if (chosen.compact !== false) await store.compact();
       logger.info({ namespace: name, erased }, 'memories erased');
       return erased;
     },

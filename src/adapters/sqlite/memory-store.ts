@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { MembankError } from '../../core/errors.js';
 import type { Scalar } from '../../core/filter.js';
-import type { TableRow } from '../../core/table/index.js';
+import { scalarAt, type TableRow } from '../../core/table/index.js';
 import { asLabel, type Label, type MemoryWrite, type Metadata } from '../../core/types.js';
 import type { ChangeOp } from '../../ports/change-log.js';
 import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
@@ -106,6 +106,7 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
       .prepare(`SELECT label, json_extract(metadata, ?), json_type(metadata, ?) FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?`)
       .raw(),
     texts: db.prepare('SELECT label, text FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?').raw(),
+    metadataAfter: db.prepare('SELECT label, metadata FROM memories WHERE namespace_id = ? AND label > ? ORDER BY label LIMIT ?').raw(),
     textsSince: db.prepare('SELECT label, text FROM memories WHERE namespace_id = ? AND seq > ? AND label > ? ORDER BY label LIMIT ?'),
   };
 
@@ -297,6 +298,15 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
       }
     },
     async *fieldValues(namespaceId, path) {
+      // SQLite's JSON paths quote a key in double quotes, with no escape: a key holding `"` (or a `\` or a
+      // control character, which it may read specially) cannot be named, so its values are read from the metadata.
+      if (path.some((segment) => /["\\\p{Cc}]/u.test(segment))) {
+        const read = (after: number) => sql.metadataAfter.all(namespaceId, after, BATCH) as [number, string][];
+        for await (const batch of inBatches(read, (t) => t[0], BATCH)) {
+          yield batch.map(([label, metadata]) => [asLabel(label), scalarAt(JSON.parse(metadata) as Metadata, path)]);
+        }
+        return;
+      }
       const jsonPath = '$' + path.map((segment) => `."${segment}"`).join('');
       const read = (after: number) => sql.fieldValues.all(jsonPath, jsonPath, namespaceId, after, BATCH) as [number, unknown, string | null][];
       for await (const batch of inBatches(read, (t) => t[0], BATCH)) {
