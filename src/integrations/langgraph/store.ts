@@ -434,7 +434,11 @@ export class MembankStore extends BaseStore {
     for (const batch of chunks(memories, WRITE_BATCH)) await this.client.writeMemories(this.namespace, batch);
     const item = `${META}.item`;
     for (const ids of chunks(written, IN_LIST)) {
-      await this.client.erase(this.namespace, { filter: { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] } });
+      // Parts an overwrite left behind: deleted without compacting the store (overwrites are frequent).
+      await this.client.erase(this.namespace, {
+        filter: { $and: [{ [item]: { $in: ids } }, { [`${META}.part`]: { $gte: 1 } }, { [`${META}.gen`]: { $ne: gen } }] },
+        compact: false,
+      });
     }
     for (const ids of chunks(deleted, IN_LIST)) await this.client.erase(this.namespace, { filter: { [item]: { $in: ids } } });
   }
