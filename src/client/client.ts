@@ -99,7 +99,7 @@ export type Connection = { client: MembankClient } | ClientOptions;
 const RETRYABLE = new Set([429, 503]);
 /** Ids per request of the routes that take a list of ids (the server's page size). */
 const MAX_IDS = 1000;
-const SELECTION_KEYS = new Set(['filter', 'textFilter', 'ids']);
+const SELECTION_KEYS = new Set(['filter', 'textFilter', 'ids', 'compact']);
 const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin']);
 
 /**
@@ -112,6 +112,7 @@ function isSelection(value: Selection | Where): value is Selection {
   if (entries.length === 0 || !entries.every(([key]) => SELECTION_KEYS.has(key))) return false;
   return entries.every(([key, v]) => {
     if (key === 'ids') return Array.isArray(v);
+    if (key === 'compact') return typeof v === 'boolean';
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
     const ops = Object.keys(v);
     return ops.length === 0 || !ops.every((op) => FIELD_OPERATORS.has(op));
@@ -289,7 +290,7 @@ export class MembankClient {
   }
 
   /**
-   * Erases memories for good (protected ones too), then compacts the store; resolves with how many. Given a
+   * Erases memories for good (protected ones too), then compacts the store (unless `compact: false`); resolves with how many. Given a
    * `Where`, every memory it matches with whole documents; given a selection, exactly the memories matching its
    * `filter`, `textFilter` and `ids` together (more than 1000 ids take several requests).
    * @example mb.erase('notes', { user: 'bob' })   mb.erase('notes', { ids: ['a', 'b'] })   mb.erase('notes', { textFilter: { $contains: 'secret' } })
