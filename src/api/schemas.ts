@@ -166,9 +166,26 @@ export const forgettingSettings = z.strictObject({
   protect: storedFilter.nullable().optional(),
 });
 
+/** Deduplication of writes without an explicit id (see Memory hygiene in the README). */
+export const dedupeSettings = z.strictObject({
+  mode: z.enum(['off', 'exact', 'near']),
+  /** Cosine similarity at or above which `near` folds a write into a live memory. */
+  threshold: z.number().gt(0).max(1).optional(),
+});
+
+/** How much history is kept of each memory. */
+export const historySettings = z.strictObject({
+  /** Earlier versions (text and metadata) kept per memory. */
+  maxVersions: z.int().min(0).max(1000),
+});
+
+export const onDuplicate = z.enum(['skip', 'merge']);
+
 export const patchNamespaceBody = z
   .strictObject({
     forgetting: forgettingSettings.optional(),
+    dedupe: dedupeSettings.optional(),
+    history: historySettings.optional(),
     /** A new name; the namespace keeps its id, memories, facts and indexes. */
     name: namespaceName.optional(),
     /** Replaces the namespace's metadata. */
@@ -181,10 +198,14 @@ export const patchNamespaceBody = z
       })
       .optional(),
   })
-  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Nothing to change: give forgetting, name, metadata or hnsw.' });
+  .refine((p) => Object.values(p).some((v) => v !== undefined), {
+    message: 'Nothing to change: give forgetting, dedupe, history, name, metadata or hnsw.',
+  });
 
 export const createNamespaceBody = z.strictObject({
   forgetting: forgettingSettings.optional(),
+  dedupe: dedupeSettings.optional(),
+  history: historySettings.optional(),
   name: namespaceName,
   space: z.enum(SPACES).optional(),
   embedder: z.string().min(1).max(200).nullable().optional(),
@@ -215,6 +236,8 @@ const retentionFields = {
   /** Seconds until it expires. */
   ttl: z.int().min(1).max(LIMITS.maxTtlSeconds).optional(),
   expiresAt: timestamp.optional(),
+  /** Never forgotten by retention or a forgetting policy (an expiry still applies); first in a context. */
+  pinned: z.boolean().optional(),
 };
 
 export const memoryInput = z
@@ -225,6 +248,8 @@ export const memoryInput = z
     metadata: metadata.optional(),
     timestamp: timestamp.optional(),
     ...retentionFields,
+    /** What a duplicate of a live memory does: `skip` (default) or `merge` its metadata into it; overrides the body's. */
+    onDuplicate: onDuplicate.optional(),
   })
   .refine((m) => m.text !== undefined || m.vector !== undefined, {
     message: 'A memory needs a text, a vector, or both.',
@@ -233,6 +258,8 @@ export const memoryInput = z
 
 export const writeMemoriesBody = z.strictObject({
   memories: z.array(memoryInput).min(1).max(LIMITS.maxMemoriesPerRequest),
+  /** What duplicates do unless a memory says otherwise (default `skip`). */
+  onDuplicate: onDuplicate.optional(),
 });
 
 export const chunkingOptions = z
@@ -407,10 +434,11 @@ const memoryPatch = z.strictObject({
   text: nonBlank(LIMITS.maxMemoryChars).optional(),
   vector: vector.optional(),
   metadata: metadata.optional(),
+  pinned: z.boolean().optional(),
 });
 
 export const patchMemoryBody = memoryPatch.refine((p) => Object.values(p).some((v) => v !== undefined), {
-  message: 'Nothing to change: give text, vector or metadata.',
+  message: 'Nothing to change: give text, vector, metadata or pinned.',
 });
 
 export const updateMemoriesBody = z.strictObject({
@@ -526,4 +554,6 @@ export type ContextInput = z.output<typeof contextBody>;
 export type HybridOptions = z.output<typeof hybridOptions>;
 export type ForgettingInput = z.output<typeof forgettingSettings>;
 export type ForgetInput = z.output<typeof forgetBody>;
+export type OnDuplicate = z.output<typeof onDuplicate>;
+export type DedupeInput = z.output<typeof dedupeSettings>;
 export type IncludeField = z.output<typeof includeField>;

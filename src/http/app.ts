@@ -160,9 +160,9 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
 
   app.post('/v1/namespaces/:ns/memories', async (req, res) => {
     const ns = nsParam(req);
-    const { memories } = parse(writeMemoriesBody, jsonBody(req));
-    const { ids, seq } = await service.writeMemories(ns, memories);
-    res.status(201).json({ ids, seq });
+    const { memories, onDuplicate } = parse(writeMemoriesBody, jsonBody(req));
+    const { ids, seq, duplicates } = await service.writeMemories(ns, memories, { onDuplicate });
+    res.status(201).json({ ids, seq, duplicates });
   });
 
   app.get('/v1/namespaces/:ns/memories', async (req, res) => {

@@ -20,6 +20,8 @@ export function namespaceView(ns: NamespaceRecord) {
     hnsw: ns.hnsw,
     facts: ns.settings.facts,
     forgetting: ns.settings.forgetting,
+    dedupe: ns.settings.dedupe,
+    history: ns.settings.history,
     createdAt: iso(ns.createdAt),
   };
 }
@@ -54,6 +56,7 @@ export function memoryView(memory: MemoryRecord) {
     recallCount: memory.recallCount,
     lastRecalledAt: memory.lastRecalledAt === null ? null : iso(memory.lastRecalledAt),
     expiresAt: memory.expiresAt === null ? null : iso(memory.expiresAt),
+    pinned: memory.pinned,
     ...(memory.vector && { vector: Array.from(memory.vector) }),
   };
 }

@@ -123,6 +123,8 @@ export function createNamespaceRegistry(options: RegistryOptions) {
         ...DEFAULT_SETTINGS,
         facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) },
         forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
+        dedupe: { ...DEFAULT_SETTINGS.dedupe, ...input.dedupe },
+        history: { ...DEFAULT_SETTINGS.history, ...input.history },
       },
     });
   }
@@ -197,7 +199,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       });
     },
 
-    /** Changes a namespace's name, metadata, forgetting settings or search-time HNSW settings. */
+    /** Changes a namespace's name, metadata, forgetting, dedupe or history settings, or search-time HNSW settings. */
     async patch(name: string, patch: PatchNamespaceInput): Promise<NamespaceRecord> {
       const state = await find(name, true);
       if (!state) throw notFound(name);
@@ -206,6 +208,10 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           if (state.deleted) throw notFound(name);
           const settings = { ...state.record.settings };
           if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
+          // A new mode without a threshold goes back to the default threshold.
+          if (patch.dedupe) settings.dedupe = { ...DEFAULT_SETTINGS.dedupe, ...patch.dedupe };
+          if (patch.history) settings.history = { ...settings.history, ...patch.history };
+          const settingsChanged = patch.forgetting !== undefined || patch.dedupe !== undefined || patch.history !== undefined;
           const renamed = patch.name !== undefined && patch.name !== name ? patch.name : undefined;
           if (renamed && (await find(renamed, true))) {
             throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${renamed}" exists already.`);
@@ -214,7 +220,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           const updated = await store.namespaces.update(state.record.id, {
             name: renamed,
             metadata: patch.metadata as Metadata | undefined,
-            settings: patch.forgetting ? settings : undefined,
+            settings: settingsChanged ? settings : undefined,
             hnsw: hnsw as { efSearch: number; threshold: number | null } | undefined,
           });
           if (!updated) throw notFound(name);
