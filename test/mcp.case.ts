@@ -57,6 +57,11 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       expect(context.text).toContain('Known facts:\n- Ann allergic to peanuts');
       expect(context.text).toContain('Ann: Ann is allergic to peanuts');
       expect(context.structured.tokens).toBeLessThanOrEqual(120);
+      // A pinned memory is in every context, first, whatever the question.
+      await call(client, 'remember', { text: 'The user prefers metric units', pinned: true });
+      const pinned = await call(client, 'get_context', { query: 'What is Ann allergic to?', maxTokens: 200 });
+      expect(pinned.text.startsWith('Pinned memories:\n- ')).toBe(true);
+      expect(pinned.text).toContain('The user prefers metric units');
       const tooSmall = await call(client, 'get_context', { query: 'x', maxTokens: 3 });
       expect(tooSmall.isError).toBe(true);
       await client.close();

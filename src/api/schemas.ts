@@ -413,6 +413,8 @@ export const contextBody = z.strictObject({
   order: z.enum(['time', 'score']).default('time'),
   includeFacts: z.boolean().default(false),
   reinforce: z.boolean().default(true),
+  /** Share of `maxTokens` the namespace's pinned memories may take; they come first. */
+  pinnedShare: z.number().min(0).max(1).default(0.3),
 });
 
 /** A listing by selection: any of a metadata filter, a text filter and ids; a page after a cursor or an offset. */

@@ -354,6 +354,12 @@ export async function createMemoryService(options: ServiceOptions) {
       return memory;
     },
 
+    /** The namespace's pinned memories not expired, in insertion order, at most `limit`. */
+    async pinnedMemories(name: string, limit: number): Promise<MemoryRecord[]> {
+      const state = await registry.get(name);
+      return store.memories.pinned(state.record.id, now(), limit);
+    },
+
     async hasMemory(name: string, id: string): Promise<boolean> {
       return (await store.memories.get((await registry.get(name)).record.id, id, false, now())) !== undefined;
     },
