@@ -43,7 +43,7 @@ import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
 import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
 import { createDocsRouter } from './openapi.js';
-import { contextMemoryView, factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { contextMemoryView, factView, historyEventView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
@@ -199,6 +199,11 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     const ns = nsParam(req);
     const { field, limit } = parse(fieldValuesQuery, req.query);
     res.json({ field, values: await service.fieldValues(ns, field, limit) });
+  });
+
+  app.get('/v1/namespaces/:ns/memories/:id/history', async (req, res) => {
+    const events = await service.memoryHistory(nsParam(req), String(req.params.id));
+    res.json({ events: events.map(historyEventView) });
   });
 
   app.get('/v1/namespaces/:ns/memories/:id', async (req, res) => {

@@ -2,6 +2,7 @@
 import type { IncludeField } from '../api/schemas.js';
 import type { ApiKeyRecord } from '../core/access.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { HistoryEvent } from '../ports/history-store.js';
 import type { NamespaceStats } from '../service/memory-service.js';
 import type { SearchHit } from '../service/search.js';
 
@@ -98,6 +99,11 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
       neighbors: hit.neighbors.map((n) => ({ id: n.id, text: n.text, timestamp: iso(n.timestamp) })),
     }),
   };
+}
+
+/** An event of a memory's history: ISO times, the previous version of an update, the policy of a removal. */
+export function historyEventView(event: HistoryEvent) {
+  return { ...event, at: iso(event.at) };
 }
 
 /** A memory in a context's answer: no vector (contexts are for prompts), with its score and source. */

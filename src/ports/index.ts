@@ -2,6 +2,7 @@ export type { ChangeLog, ChangeOp, ChangeRecord } from './change-log.js';
 export type { Embedder, EmbedderProvider, EmbedPriority } from './embedder.js';
 export type { FactQuery, FactStore, FactWrite, FactWriteOutcome } from './fact-store.js';
 export type { ForgetCandidate, ForgetPolicy, ForgetRun, ForgetStore } from './forget-store.js';
+export type { HistoryEvent, HistoryOp, HistoryStore, RemovalPolicy } from './history-store.js';
 export type { JobStore } from './job-store.js';
 export type { KeyStore } from './key-store.js';
 export type { DeleteOutcome, MemoryFields, MemoryPage, MemoryStore, RemovalReason, WriteOutcome } from './memory-store.js';

@@ -17,6 +17,7 @@ import { retention } from '../core/retention.js';
 import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
 import type { ForgetRun } from '../ports/forget-store.js';
+import type { HistoryEvent } from '../ports/history-store.js';
 import type { Store } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
 import { createEmbedding } from './embedding.js';
@@ -90,6 +91,8 @@ export interface Selection {
 
 /** Forgetting runs shown with a namespace. */
 const RUNS_SHOWN = 10;
+/** Events of one memory's history answered (versions, duplicates and tombstones are each capped by the namespace's maxVersions). */
+const HISTORY_EVENTS = 5000;
 
 const encodeCursor = (label: number): string => Buffer.from(String(label)).toString('base64url');
 
@@ -352,6 +355,17 @@ export async function createMemoryService(options: ServiceOptions) {
       const memory = await store.memories.get(state.record.id, id, withVector, now());
       if (!memory) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}".`);
       return memory;
+    },
+
+    /**
+     * A memory's history, oldest first: created, updated (with the version replaced), deduplicated, and, once
+     * it is gone, its tombstone alone. MEMORY_NOT_FOUND when nothing was ever recorded of it.
+     */
+    async memoryHistory(name: string, id: string): Promise<HistoryEvent[]> {
+      const state = await registry.get(name);
+      const events = await store.history.events(state.record.id, id, HISTORY_EVENTS);
+      if (events.length === 0) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}", and no record of one.`);
+      return events;
     },
 
     /** The namespace's pinned memories not expired, in insertion order, at most `limit`. */

@@ -20,6 +20,7 @@ import type { Store } from '../../src/ports/store.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
+import { hygieneStoreSuite } from './hygiene-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
@@ -55,6 +56,12 @@ factStoreSuite('SQLite', async () => {
   const a = await sqlite.store.namespaces.create(newNamespace());
   const b = await sqlite.store.namespaces.create(newNamespace());
   return { facts: sqlite.store.facts, other: createSqliteFactStore(sqlite.second), namespaces: [a.id, b.id], close: sqlite.close };
+});
+
+hygieneStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return { store: sqlite.store, namespaceId: ns.id, close: sqlite.close };
 });
 
 keyStoreSuite('SQLite', async () => {
