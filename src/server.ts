@@ -109,6 +109,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
+  const shutdown = new AbortController();
   const app = createApp({
     service,
     facts,
@@ -119,6 +120,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     edges: [{ path: '/mcp', handler: mcp }],
+    shutdown: shutdown.signal,
   });
   const chroma =
     config.chromaPort === undefined
@@ -157,7 +159,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
-        // MCP sessions hold event streams open, which would keep the server from closing.
+        // MCP sessions and change feeds hold event streams open, which would keep the server from closing.
+        shutdown.abort();
         const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
         await Promise.all([server, chromaServer].map((s) => s && stop(s)));
         await sessions;

@@ -459,6 +459,13 @@ export const listMemoriesQuery = z.strictObject({
   include: z.literal('vector').optional(),
 });
 
+/** GET …/changes: changes after `since`, at most `limit`, waiting up to `wait` seconds for one when there is none. */
+export const changesQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+  wait: z.coerce.number().min(0).max(60).default(0),
+});
+
 export const getMemoryQuery = z.strictObject({
   include: z.literal('vector').optional(),
 });

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import { z } from 'zod';
 import {
+  changesQuery,
   contextBody,
   createKeyBody,
   createNamespaceBody,
@@ -69,6 +70,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/namespaces/:ns/memories/list', summary: 'List the memories a filter, a text filter or ids select, in insertion order, by cursor or offset', tag: 'memories', body: findMemoriesBody, ok: [200, '{memories, nextCursor}'] },
   { method: 'post', path: '/v1/namespaces/:ns/memories/update', summary: 'Change given fields (text, vector, metadata) of existing memories, keeping strength and recalls', tag: 'memories', body: updateMemoriesBody, ok: [200, '{updated, missing, seq}'] },
   { method: 'patch', path: '/v1/namespaces/:ns/memories/:id', summary: 'Change given fields (text, vector, metadata) of one memory, keeping strength and recalls', tag: 'memories', body: patchMemoryBody, ok: [200, 'The memory, with seq'] },
+  { method: 'get', path: '/v1/namespaces/:ns/changes', summary: "The namespace's changes after a seq (long-polling with wait=; Server-Sent Events with Accept: text/event-stream, resumable with Last-Event-ID); 410 when the log no longer holds changes that old", tag: 'memories', query: changesQuery, ok: [200, '{changes: [{seq, at, op, id}], next}'] },
   { method: 'get', path: '/v1/namespaces/:ns/values', summary: 'The distinct values of a metadata field, with how many memories hold each', tag: 'memories', query: fieldValuesQuery, ok: [200, '{field, values: [{value, count}]}'] },
   { method: 'get', path: '/v1/namespaces/:ns/memories', summary: 'List memories in insertion order, by cursor', tag: 'memories', query: listMemoriesQuery, ok: [200, '{memories, nextCursor}'] },
   { method: 'get', path: '/v1/namespaces/:ns/memories/:id/history', summary: "A memory's history: created, updated (with the version replaced), deduplicated, expired, forgotten (a removal leaves only its tombstone)", tag: 'memories', ok: [200, '{events: [{seq, at, op, previous?, similarity?, policy?}]}'] },

@@ -2,6 +2,7 @@
 import type { IncludeField } from '../api/schemas.js';
 import type { ApiKeyRecord } from '../core/access.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { ChangeRecord } from '../ports/change-log.js';
 import type { HistoryEvent } from '../ports/history-store.js';
 import type { NamespaceStats } from '../service/memory-service.js';
 import type { SearchHit } from '../service/search.js';
@@ -100,6 +101,11 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
     }),
     ...(include.has('explain') && hit.explain && { explain: { ...hit.explain, score: hit.score } }),
   };
+}
+
+/** A change of the feed: its number, time, op and memory id (never a text; the label stays internal). */
+export function changeView(change: ChangeRecord) {
+  return { seq: change.seq, at: iso(change.at), op: change.op, id: change.id };
 }
 
 /** An event of a memory's history: ISO times, the previous version of an update, the policy of a removal. */

@@ -20,6 +20,7 @@ import type { ForgetRun } from '../ports/forget-store.js';
 import type { HistoryEvent } from '../ports/history-store.js';
 import type { Store } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
+import { createChangeFeed } from './change-feed.js';
 import { createEmbedding } from './embedding.js';
 import { DELETE_BATCH, type ForgetOutcome, runForgetting, yieldToQueries } from './forgetting.js';
 import { createJobs, type JobView } from './jobs.js';
@@ -159,6 +160,14 @@ export async function createMemoryService(options: ServiceOptions) {
   });
   const embedding = createEmbedding(embedders);
   const writes = createWritePath({ store, registry, cache, embedding, now, isClosing: () => closing, emit });
+  const feed = createChangeFeed({
+    store,
+    registry,
+    onChange: (listener) => {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+  });
   const jobs = createJobs({
     store,
     registry,
@@ -460,6 +469,9 @@ export async function createMemoryService(options: ServiceOptions) {
     onForgetRun(listener: (namespace: string, run: ForgetRun) => void): void {
       forgetListeners.push(listener);
     },
+
+    /** The namespaces' change feed (see change-feed.ts). */
+    changes: feed,
 
     /** Calls `listener` after every committed change; returns a function that stops it. */
     onChange(listener: (event: ChangeEvent) => void): () => void {
