@@ -25,11 +25,14 @@ import { createContextService, type ContextService } from './service/context-ser
 import { createKeyService } from './service/key-service.js';
 import { createFactService, type FactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
+import { createHttpWebhookSender } from './adapters/webhooks/http-sender.js';
+import { createWebhooks, type Webhooks, type WebhookTiming } from './service/webhooks.js';
 
 export interface Membank {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
+  webhooks: Webhooks;
   /** Starts serving HTTP; resolves with the URL once the port is bound (and the Chroma API's, when configured). */
   listen(): Promise<string>;
   /** The Chroma-compatible API's URL once listening; undefined without --chroma-port. */
@@ -45,6 +48,8 @@ export interface Overrides {
   clock?: () => number;
   /** Tests: called with the SQLite connection, to inject disk faults. */
   onSqliteOpen?: SqliteStoreOptions['onOpen'];
+  /** Tests: webhook timeouts and backoff in milliseconds. */
+  webhookTiming?: Partial<WebhookTiming>;
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -108,6 +113,15 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
+  const webhooks = createWebhooks({
+    store,
+    sender: createHttpWebhookSender({ allowPrivate: config.webhooksAllowPrivate ?? false }),
+    logger,
+    now: overrides.clock ?? Date.now,
+    timing: overrides.webhookTiming,
+    onChange: (listener) => service.onChange(listener),
+  });
+  await webhooks.start();
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
   const shutdown = new AbortController();
   const app = createApp({
@@ -115,6 +129,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     facts,
     context,
     keys,
+    webhooks,
     rateLimit: config.rateLimit,
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -143,6 +158,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service,
     facts,
     context,
+    webhooks,
     async listen() {
       const main = await bind(app, config.port, config.host);
       server = main.server;
@@ -164,6 +180,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
         const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
         await Promise.all([server, chromaServer].map((s) => s && stop(s)));
         await sessions;
+        await webhooks.close();
         try {
           await service.close();
         } finally {

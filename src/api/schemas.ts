@@ -545,6 +545,23 @@ export const createKeyBody = z.strictObject({
   namespaces: z.array(z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'Patterns are namespace names in which * matches any run of characters.')).max(100).default([]),
 });
 
+/** POST /v1/webhooks: where to deliver which namespaces' changes, and the secret deliveries are signed with. */
+export const createWebhookBody = z.strictObject({
+  url: z.string().min(1).max(2000),
+  /** Namespace patterns (`*` matches any run of characters); default every namespace. */
+  namespaces: z
+    .array(z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'Patterns are namespace names in which * matches any run of characters.'))
+    .min(1)
+    .max(100)
+    .default(['*']),
+  /** Ops delivered (default all). */
+  events: z.array(z.enum(['created', 'updated', 'deleted', 'expired', 'forgotten', 'erased'])).min(1).max(6).optional(),
+  /** Signs each delivery (HMAC-SHA256); at least 16 characters. */
+  secret: z.string().min(16).max(256),
+});
+
+export const webhookId = z.string().regex(/^[0-9a-f]{16}$/, 'Webhook ids are 16 hexadecimal digits (see GET /v1/webhooks).');
+
 export const keyId = z.string().regex(/^[0-9a-f]{12}$/, 'Key ids are 12 hexadecimal digits (see GET /v1/keys).');
 
 export const reembedBody = z.strictObject({
@@ -565,5 +582,6 @@ export type HybridOptions = z.output<typeof hybridOptions>;
 export type ForgettingInput = z.output<typeof forgettingSettings>;
 export type ForgetInput = z.output<typeof forgetBody>;
 export type OnDuplicate = z.output<typeof onDuplicate>;
+export type CreateWebhookInput = z.output<typeof createWebhookBody>;
 export type DedupeInput = z.output<typeof dedupeSettings>;
 export type IncludeField = z.output<typeof includeField>;

@@ -7,6 +7,8 @@ import {
   contextBody,
   createKeyBody,
   createNamespaceBody,
+  createWebhookBody,
+  webhookId,
   deleteFactsBody,
   embeddingsBody,
   entityQuery,
@@ -40,18 +42,21 @@ import type { ChangeRecord } from '../ports/change-log.js';
 import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { KeyService } from '../service/key-service.js';
+import type { Webhooks } from '../service/webhooks.js';
 import type { MemoryService } from '../service/memory-service.js';
 import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
 import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
 import { createDocsRouter } from './openapi.js';
-import { changeView, contextMemoryView, factView, historyEventView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { changeView, contextMemoryView, factView, historyEventView, hitView, keyView, memoryView, namespaceStatsView, namespaceView, webhookView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
   keys: KeyService;
+  /** Absent: the webhook routes answer 404 (apps built without them, as some tests do). */
+  webhooks?: Webhooks;
   /** Requests per second per key (0: no limit). */
   rateLimit?: number;
   logger: Logger;
@@ -106,6 +111,7 @@ export function createApp({
   facts,
   context,
   keys,
+  webhooks,
   rateLimit = 0,
   logger,
   maxBodyBytes,
@@ -377,6 +383,22 @@ export function createApp({
     await keys.revoke(parse(keyId, req.params.id));
     res.status(204).end();
   });
+
+  if (webhooks) {
+    app.post('/v1/webhooks', async (req, res) => {
+      res.status(201).json(webhookView(await webhooks.create(parse(createWebhookBody, jsonBody(req)))));
+    });
+    app.get('/v1/webhooks', async (_req, res) => {
+      res.json({ webhooks: (await webhooks.list()).map(webhookView) });
+    });
+    app.get('/v1/webhooks/:id', async (req, res) => {
+      res.json(webhookView(await webhooks.get(parse(webhookId, req.params.id))));
+    });
+    app.delete('/v1/webhooks/:id', async (req, res) => {
+      await webhooks.remove(parse(webhookId, req.params.id));
+      res.status(204).end();
+    });
+  }
 
   app.get('/v1/models', (_req, res) => {
     const data = service.embedderNames().map((id) => ({ id, object: 'model', created: 0, owned_by: 'membank' }));

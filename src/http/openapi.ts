@@ -10,6 +10,7 @@ import express from 'express';
 import { z } from 'zod';
 import {
   changesQuery,
+  createWebhookBody,
   contextBody,
   createKeyBody,
   createNamespaceBody,
@@ -35,6 +36,7 @@ import {
   reembedBody,
   searchFactsBody,
   updateMemoriesBody,
+  webhookId,
   writeDocumentsBody,
   writeFactsBody,
   writeMemoriesBody,
@@ -93,6 +95,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/keys', summary: 'API keys (never the keys themselves; admin keys)', tag: 'keys', ok: [200, '{keys: [{id, role, namespaces, createdAt, revokedAt}]}'] },
   { method: 'post', path: '/v1/keys', summary: 'Create an API key; the answer is the only time the key is shown (admin keys, or anyone while no key exists)', tag: 'keys', body: createKeyBody, ok: [201, '{id, key, role, namespaces, createdAt}'] },
   { method: 'delete', path: '/v1/keys/:id', summary: 'Revoke an API key, at once (admin keys)', tag: 'keys', ok: [204, 'Revoked'] },
+  { method: 'post', path: '/v1/webhooks', summary: 'Register a webhook told of namespaces\' changes, signed with its secret (admin keys; loopback and private targets refused unless allowed)', tag: 'webhooks', body: createWebhookBody, ok: [201, '{id, url, namespaces, events, createdAt}'] },
+  { method: 'get', path: '/v1/webhooks', summary: 'Webhooks, each with where its deliveries stand per namespace (admin keys)', tag: 'webhooks', ok: [200, '{webhooks: [{id, url, namespaces, events, createdAt, deliveries}]}'] },
+  { method: 'get', path: '/v1/webhooks/:id', summary: 'One webhook with its delivery state (admin keys)', tag: 'webhooks', ok: [200, '{id, url, namespaces, events, createdAt, deliveries: [{namespace, deliveredSeq, pending, attempts, nextAttemptAt, lastAttemptAt, lastError}]}'] },
+  { method: 'delete', path: '/v1/webhooks/:id', summary: 'Delete a webhook; its deliveries stop (admin keys)', tag: 'webhooks', ok: [204, 'Deleted'] },
   { method: 'get', path: '/v1/models', summary: "Embedders, in OpenAI's shape", tag: 'embeddings', ok: [200, '{object: "list", data}'] },
   { method: 'post', path: '/v1/embeddings', summary: "Embed texts, in OpenAI's shape", tag: 'embeddings', body: embeddingsBody, ok: [200, '{object: "list", data, model, usage}'] },
   { method: 'post', path: '/mcp', summary: 'MCP over Streamable HTTP (JSON-RPC); ?namespace= picks the namespace (default "default")', tag: 'mcp', ok: [200, 'A JSON-RPC response'] },
@@ -149,7 +155,7 @@ export function openApiDocument(options: { version?: string; serverUrl?: string 
       name,
       in: 'path',
       required: true,
-      schema: name === 'ns' ? jsonSchema(namespaceName) : name === 'id' && route.path.startsWith('/v1/jobs') ? jsonSchema(jobId) : { type: 'string' },
+      schema: name === 'ns' ? jsonSchema(namespaceName) : name === 'id' && route.path.startsWith('/v1/jobs') ? jsonSchema(jobId) : name === 'id' && route.path.startsWith('/v1/webhooks') ? jsonSchema(webhookId) : { type: 'string' },
     }));
     if (route.query) {
       const query = jsonSchema(route.query) as { properties?: Record<string, JsonSchema>; required?: string[] };

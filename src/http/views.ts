@@ -4,6 +4,8 @@ import type { ApiKeyRecord } from '../core/access.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { ChangeRecord } from '../ports/change-log.js';
 import type { HistoryEvent } from '../ports/history-store.js';
+import type { WebhookRecord } from '../ports/webhook-store.js';
+import type { WebhookDelivery } from '../service/webhooks.js';
 import type { NamespaceStats } from '../service/memory-service.js';
 import type { SearchHit } from '../service/search.js';
 
@@ -117,6 +119,21 @@ export function historyEventView(event: HistoryEvent) {
 export function contextMemoryView(memory: MemoryRecord, score: number, source: string) {
   const { vector: _vector, ...rest } = memory;
   return { ...memoryView(rest), score, source };
+}
+
+/** A webhook as answered: never its secret; with where its deliveries stand per namespace, when known. */
+export function webhookView(hook: WebhookRecord & { deliveries?: WebhookDelivery[] }) {
+  const time = (ms: number | null) => (ms === null ? null : iso(ms));
+  return {
+    id: hook.id,
+    url: hook.url,
+    namespaces: hook.namespaces,
+    events: hook.events,
+    createdAt: iso(hook.createdAt),
+    ...(hook.deliveries && {
+      deliveries: hook.deliveries.map((d) => ({ ...d, nextAttemptAt: time(d.nextAttemptAt), lastAttemptAt: time(d.lastAttemptAt) })),
+    }),
+  };
 }
 
 /** A key as listed: never the key itself, which is shown once, at creation. */

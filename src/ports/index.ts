@@ -8,6 +8,7 @@ export type { KeyStore } from './key-store.js';
 export type { DeleteOutcome, MemoryFields, MemoryPage, MemoryStore, RemovalReason, WriteOutcome } from './memory-store.js';
 export type { NamespaceHead, NamespaceStore, NewNamespace } from './namespace-store.js';
 export type { Store } from './store.js';
+export type { WebhookCursor, WebhookRecord, WebhookStore } from './webhook-store.js';
 export type {
   IndexShape,
   IndexStats,

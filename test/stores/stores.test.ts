@@ -22,6 +22,7 @@ import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
 import { hygieneStoreSuite } from './hygiene-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
+import { webhookStoreSuite } from './webhook-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
 function openSqlite(): { store: Store; second: Database.Database; close(): Promise<void> } {
@@ -62,6 +63,18 @@ hygieneStoreSuite('SQLite', async () => {
   const sqlite = openSqlite();
   const ns = await sqlite.store.namespaces.create(newNamespace());
   return { store: sqlite.store, namespaceId: ns.id, close: sqlite.close };
+});
+
+webhookStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return {
+    webhooks: sqlite.store.webhooks,
+    namespaceId: ns.id,
+    // Writes advance the head; the second connection stands in for them.
+    setHead: async (seq) => void sqlite.second.prepare('UPDATE namespaces SET head_seq = ? WHERE id = ?').run(seq, ns.id),
+    close: sqlite.close,
+  };
 });
 
 keyStoreSuite('SQLite', async () => {

@@ -12,6 +12,7 @@ import { createSqliteJobStore } from './job-store.js';
 import { createSqliteKeyStore } from './key-store.js';
 import { createSqliteMemoryStore } from './memory-store.js';
 import { createSqliteNamespaceStore } from './namespace-store.js';
+import { createSqliteWebhookStore } from './webhook-store.js';
 
 export type SqliteStoreOptions = SqliteOpenOptions;
 
@@ -29,6 +30,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     facts: createSqliteFactStore(db),
     keys: createSqliteKeyStore(db),
     history: createSqliteHistoryStore(db),
+    webhooks: createSqliteWebhookStore(db),
     async compact() {
       // Freed pages (zeroed by secure_delete) go back to the file system in steps so that queries keep flowing;
       // then the write-ahead log, which still holds the deleted rows' old pages, is copied back and truncated.
