@@ -78,7 +78,7 @@ describe('GET /ui', () => {
   it("answers a forgetting dry run with each memory's retention, as GET of the memory tells it", async () => {
     clock = T0;
     const auth = { 'content-type': 'application/json', authorization: `Bearer ${admin}` };
-    const call = async (method: string, path: string, body?: unknown) => {
+    const call = async (method: string, path: string, body?: unknown): Promise<any> => {
       const response = await fetch(m.url + path, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
       expect(response.status, `${method} ${path}`).toBeLessThan(300);
       return response.json();
