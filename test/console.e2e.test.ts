@@ -27,7 +27,8 @@ function watch(page: Page): string[] {
 }
 
 async function fitsWidth(page: Page): Promise<void> {
-  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  // Strings, not functions: they run in the page, whose globals (document, window) this program does not type.
+  const { scroll, inner } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })')) as { scroll: number; inner: number };
   expect(scroll, `${page.url()} scrolls sideways`).toBeLessThanOrEqual(inner);
 }
 
@@ -73,7 +74,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       // The playground: keyboard only (Ctrl+Enter searches), top result with its score's parts.
       await row.getByRole('link', { name: 'travel', exact: true }).click();
       const query = page.locator('textarea[name=query]');
-      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('query');
+      await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('name')")).toBe('query');
       await page.keyboard.type('robot vacuum');
       await page.keyboard.press('Control+Enter');
       const first = page.locator('#results .result').first();
@@ -213,8 +214,8 @@ describe.skipIf(!present)('web console in chromium', () => {
       // The first key may be made without one.
       admin = (await m.api.post('/v1/keys', { role: 'admin' })).body.key;
       const as = (key: string) => async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(m.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: body && JSON.stringify(body) });
-        return { status: response.status, body: await response.json() };
+        const response = await fetch(m.url + path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: response.status, body: (await response.json()) as any };
       };
       const call = as(admin);
       reader = (await call('POST', '/v1/keys', { role: 'read', namespaces: ['team-*'] })).body.key;
@@ -239,7 +240,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       await dialog.getByRole('button', { name: 'Use key' }).click();
       await page.locator('#namespaces').getByRole('link', { name: 'team-a' }).waitFor();
       expect(await page.locator('#namespaces').innerText()).not.toContain('private');
-      expect(await page.evaluate(() => sessionStorage.getItem('membank.key'))).toBe(reader);
+      expect(await page.evaluate("sessionStorage.getItem('membank.key')")).toBe(reader);
       await shot(page, 'keys-namespaces');
 
       // A read key searches...
