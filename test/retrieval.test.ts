@@ -244,6 +244,44 @@ describe('retrieval', () => {
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
   });
 
+  it('explain: each result carries the parts of its score, and they add up to it, in every mode', async () => {
+    await create('why');
+    const t = Date.UTC(2024, 3, 1);
+    await write('why', [
+      { id: 'w1', text: 'Ann adopted a grey cat from the shelter', metadata: { speaker: 'Ann' }, timestamp: t },
+      { id: 'w2', text: 'What did you adopt?', metadata: { speaker: 'Bob' }, timestamp: t + 1000 },
+      { id: 'w3', text: 'A grey cat, she sleeps all day', metadata: { speaker: 'Ann' }, timestamp: t + 2000 },
+      { id: 'w4', text: 'Bob fixed his bicycle', metadata: { speaker: 'Bob' }, timestamp: t + 3000 },
+    ]);
+    const question = 'What did Ann adopt from the shelter?';
+    type Part = { value: number; weight: number };
+    const check = (results: { score: number; explain: Record<string, Part | number> }[], components: string[]) => {
+      expect(results.length).toBeGreaterThan(0);
+      for (const r of results) {
+        const { score, ...parts } = r.explain;
+        expect(score).toBe(r.score);
+        expect(Object.keys(parts)).toEqual(components);
+        const sum = Object.values(parts as Record<string, Part>).reduce((total, p) => total + p.value * p.weight, 0);
+        expect(Math.abs(sum - r.score)).toBeLessThan(1e-9);
+      }
+    };
+    const hybrid = await query('why', { query: question, include: ['explain'] });
+    check(hybrid.results, ['vector', 'keyword', 'mention', 'neighbor']);
+    expect(hybrid.results[0].text).toBeUndefined(); // include lists what comes back
+    const first = hybrid.results.find((r: { id: string }) => r.id === 'w1').explain;
+    expect(first.mention).toEqual({ value: 1, weight: 0.3 });
+    expect(first.vector.weight).toBeCloseTo(0.3, 12);
+    expect(hybrid.results.find((r: { id: string }) => r.id === 'w4').explain.mention.value).toBe(0);
+    check((await query('why', { query: question, include: ['explain'], hybrid: { fusion: 'rrf' } })).results, ['rrf', 'mention', 'neighbor']);
+    check((await query('why', { query: question, mode: 'keyword', include: ['explain'] })).results, ['keyword']);
+    check((await query('why', { query: question, mode: 'vector', include: ['explain', 'text'] })).results, ['vector']);
+    const reranked = await query('why', { query: question, include: ['explain'], recency: { weight: 0.2, halfLife: 86_400 }, rank: { retention: 0.5 } });
+    check(reranked.results, ['vector', 'keyword', 'mention', 'neighbor', 'recency', 'retention']);
+    const many = await m.api.post('/v1/query', { namespaces: ['why'], query: question, include: ['explain'], mode: 'keyword' });
+    check(many.body.results, ['keyword']);
+    expect((await query('why', { query: question })).results[0].explain).toBeUndefined();
+  });
+
   it('one query over several namespaces merges by score and names each result’s namespace', async () => {
     await create('user-ann');
     await create('shared');

@@ -259,7 +259,8 @@ export const writeDocumentsBody = z.strictObject({
   chunking: chunkingOptions.optional(),
 });
 
-export const includeField = z.enum(['text', 'metadata', 'vector']);
+/** `explain` (queries): each result's score in parts, `{<component>: {value, weight}, …, score}`. */
+export const includeField = z.enum(['text', 'metadata', 'vector', 'explain']);
 
 export const SEARCH_MODES = ['vector', 'keyword', 'hybrid'] as const;
 
@@ -293,7 +294,7 @@ const searchFields = {
   /** Event-time window: at or after `after`, before `before`. */
   after: timestamp.optional(),
   before: timestamp.optional(),
-  include: z.array(includeField).max(3).optional(),
+  include: z.array(includeField).max(4).optional(),
   /** When given, must be the namespace's embedder: guards a client that embeds queries itself. */
   embedder: z.string().min(1).max(300).optional(),
   hybrid: hybridOptions.optional(),

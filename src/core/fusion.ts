@@ -23,9 +23,9 @@ export function minMax(scores: Scores): Scores {
  * Weighted fusion of normalized scores: `weight` on the vector scores, `1 − weight` on the keyword scores,
  * each min-max normalized over its own candidates; a candidate missing from one list scores 0 there.
  */
-export function weightedFusion(vector: Scores, keyword: Scores, weight: number): Scores {
-  const v = minMax(vector);
-  const k = minMax(keyword);
+export function weightedFusion(vector: Scores, keyword: Scores, weight: number, normalize = true): Scores {
+  const v = normalize ? minMax(vector) : vector;
+  const k = normalize ? minMax(keyword) : keyword;
   const out: Scores = new Map();
   for (const key of new Set([...v.keys(), ...k.keys()])) {
     out.set(key, weight * (v.get(key) ?? 0) + (1 - weight) * (k.get(key) ?? 0));
@@ -50,11 +50,19 @@ export function reciprocalRankFusion(lists: Scores[], k = 60): Scores {
  */
 export function propagateToNeighbors(scores: Scores, adjacent: Map<number, number[]>, weight: number): Scores {
   if (weight === 0) return scores;
+  const best = bestNeighbor(scores, adjacent);
   const out: Scores = new Map();
-  for (const [key, s] of scores) {
+  for (const [key, s] of scores) out.set(key, s + weight * best.get(key)!);
+  return out;
+}
+
+/** Each key's best adjacent score (0 without neighbours): what `propagateToNeighbors` adds, before its weight. */
+export function bestNeighbor(scores: Scores, adjacent: Map<number, number[]>): Scores {
+  const out: Scores = new Map();
+  for (const key of scores.keys()) {
     let best = 0;
     for (const other of adjacent.get(key) ?? []) best = Math.max(best, scores.get(other) ?? 0);
-    out.set(key, s + weight * best);
+    out.set(key, best);
   }
   return out;
 }

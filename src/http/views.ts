@@ -94,6 +94,7 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
     ...(hit.neighbors && {
       neighbors: hit.neighbors.map((n) => ({ id: n.id, text: n.text, timestamp: iso(n.timestamp) })),
     }),
+    ...(include.has('explain') && hit.explain && { explain: { ...hit.explain, score: hit.score } }),
   };
 }
 

@@ -299,6 +299,7 @@ export async function createMemoryService(options: ServiceOptions) {
       retentionOf: (namespace, memory) => retentionNow(namespace, memory, at),
       fields: { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
       now: at,
+      explain: include.has('explain'),
       exactThreshold: options.exactSearchThreshold === 'auto' ? autoExactThreshold(first.dimensions) : options.exactSearchThreshold,
     });
     if (input.reinforce !== false) recalls.note(hits.map((hit) => hit.memory.label));

@@ -14,7 +14,7 @@
  */
 import type { HybridOptions } from '../api/schemas.js';
 import { distance as distanceBetween, scoreOf } from '../core/distance.js';
-import { minMax, mmr, propagateToNeighbors, reciprocalRankFusion, recencyBonus, type Scores, weightedFusion } from '../core/fusion.js';
+import { bestNeighbor, minMax, mmr, reciprocalRankFusion, recencyBonus, type Scores, weightedFusion } from '../core/fusion.js';
 import { queryTerms, stem, words } from '../core/keywords.js';
 import type { Scope } from '../core/scope.js';
 import { mergeStats, type SlotSet } from '../core/table/index.js';
@@ -51,6 +51,8 @@ export interface SearchRequest {
   fields: MemoryFields;
   /** Epoch ms, for recency. */
   now: number;
+  /** Whether each hit carries the parts of its score (see `Explain`). */
+  explain?: boolean;
   /** Least graph search effort, and the scope size under which exact search answers (see Resident.nearest). */
   exactThreshold: number;
 }
@@ -63,7 +65,22 @@ export interface SearchHit {
   distance: number | null;
   /** With `expand`: the adjacent memories, in order, the hit itself left out. */
   neighbors?: MemoryRecord[];
+  /** With `explain`: the parts of the score; Σ value · weight over them is `score`. */
+  explain?: Explain;
 }
+
+/** One part of a score: a normalized value and the weight it enters the score with. */
+export interface ScorePart {
+  value: number;
+  weight: number;
+}
+
+/**
+ * The parts of a score, by component: `vector`, `keyword`, `rrf` (hybrid with reciprocal rank fusion),
+ * `mention`, `neighbor`, `recency`, `retention`. The score is the sum of value · weight over the parts, in the
+ * order they are listed.
+ */
+export type Explain = Record<string, ScorePart>;
 
 /** A ranked candidate, before the store is read: which namespace, which memory, how it scored. */
 interface Ranked {
@@ -71,6 +88,7 @@ interface Ranked {
   label: Label;
   score: number;
   distance: number | null;
+  explain?: Explain;
 }
 
 /** Memories read per statement (the store's limit). */
@@ -106,11 +124,18 @@ export async function search(store: Store, targets: SearchTarget[], request: Sea
     ranked = targets.flatMap((target) =>
       target.resident
         .nearest(request.vector!, pool, request.scope, target.record.hnsw.efSearch, request.exactThreshold)
-        .map((n) => ({ target, label: n.label, distance: n.distance, score: scoreOf(target.record.space, n.distance) })),
+        .map((n) => {
+          const score = scoreOf(target.record.space, n.distance);
+          return { target, label: n.label, distance: n.distance, score, ...(request.explain && { explain: { vector: { value: score, weight: 1 } } }) };
+        }),
     );
   } else {
     const stems = stemsOf(queryTerms(request.text!));
-    ranked = keywordHits(targets, scopes, stems, pool, now).map((h) => ({ ...h, distance: null }));
+    ranked = keywordHits(targets, scopes, stems, pool, now).map((h) => ({
+      ...h,
+      distance: null,
+      ...(request.explain && { explain: { keyword: { value: h.score, weight: 1 } } }),
+    }));
   }
   ranked.sort((a, b) => b.score - a.score || a.label - b.label);
 
@@ -123,16 +148,27 @@ export async function search(store: Store, targets: SearchTarget[], request: Sea
     .map((r) => ({ ...r, memory: memories.get(r.label)! }));
   if (request.recency) {
     const { weight, halfLife } = request.recency;
-    for (const h of hits) h.score += recencyBonus(request.now - h.memory.timestamp, halfLife * 1000, weight);
+    for (const h of hits) {
+      const value = recencyBonus(request.now - h.memory.timestamp, halfLife * 1000, 1);
+      h.score += weight * value;
+      if (h.explain) h.explain.recency = { value, weight };
+    }
   }
   if (readAll) {
-    for (const h of hits) h.score += request.retentionWeight! * request.retentionOf!(h.target.record, h.memory);
+    const weight = request.retentionWeight!;
+    for (const h of hits) {
+      const value = request.retentionOf!(h.target.record, h.memory);
+      h.score += weight * value;
+      if (h.explain) h.explain.retention = { value, weight };
+    }
   }
   hits.sort((a, b) => b.score - a.score || a.label - b.label);
   if (request.minScore !== undefined) hits = hits.filter((h) => h.score >= request.minScore!);
   if (request.mmr) hits = diversify(hits.slice(0, pool), k, request.mmr.lambda);
 
-  const results: SearchHit[] = hits.slice(0, k).map((h) => ({ namespace: h.target.record, memory: h.memory, score: h.score, distance: h.distance }));
+  const results: SearchHit[] = hits
+    .slice(0, k)
+    .map((h) => ({ namespace: h.target.record, memory: h.memory, score: h.score, distance: h.distance, ...(h.explain && { explain: h.explain }) }));
   if (request.expand) {
     const { before, after } = request.expand;
     for (const [i, hit] of results.entries()) {
@@ -208,28 +244,57 @@ function hybrid(targets: SearchTarget[], scopes: (SlotSet | undefined)[], reques
     vectorScores.set(label, scoreOf(target.record.space, d));
   }
   const keywordScores: Scores = new Map(keyword.filter((h) => distances.has(h.label)).map((h) => [h.label, h.score]));
-  // RRF sums are tiny (1/60 and less): rescale them to [0, 1] so that mentionBoost and neighborWeight weigh
-  // the same with either fusion.
-  let scores =
-    options.fusion === 'rrf'
-      ? minMax(reciprocalRankFusion([vectorScores, keywordScores], options.rrfK))
-      : weightedFusion(vectorScores, keywordScores, options.vectorWeight);
-  if (mentions.length > 0) {
+  // Each candidate's parts, in the order they add up: fusion, mention, neighbour.
+  const parts = new Map<number, Explain>();
+  const part = (label: number, name: string, value: number, weight: number): void => {
+    if (!request.explain) return;
+    const explain = parts.get(label) ?? {};
+    explain[name] = { value, weight };
+    parts.set(label, explain);
+  };
+  let scores: Scores;
+  if (options.fusion === 'rrf') {
+    // RRF sums are tiny (1/60 and less): rescale them to [0, 1] so that mentionBoost and neighborWeight weigh
+    // the same with either fusion.
+    scores = minMax(reciprocalRankFusion([vectorScores, keywordScores], options.rrfK));
+    for (const [label, value] of scores) part(label, 'rrf', value, 1);
+  } else {
+    const v = minMax(vectorScores);
+    const kw = minMax(keywordScores);
+    scores = weightedFusion(v, kw, options.vectorWeight, false);
+    for (const label of scores.keys()) {
+      part(label, 'vector', v.get(label) ?? 0, options.vectorWeight);
+      part(label, 'keyword', kw.get(label) ?? 0, 1 - options.vectorWeight);
+    }
+  }
+  if (mentions.length > 0 || request.explain) {
     const boosted: Scores = new Map();
     for (const [label, score] of scores) {
-      const table = targets[owner.get(label)!]!.resident.table;
-      const tags = new Set<string>();
-      for (const path of paths) {
-        const value = table.fieldValue(label as Label, path);
-        if (typeof value === 'string') for (const w of words(value)) tags.add(w);
+      let share = 0;
+      if (mentions.length > 0) {
+        const table = targets[owner.get(label)!]!.resident.table;
+        const tags = new Set<string>();
+        for (const path of paths) {
+          const value = table.fieldValue(label as Label, path);
+          if (typeof value === 'string') for (const w of words(value)) tags.add(w);
+        }
+        share = mentions.filter((m) => tags.has(m)).length / mentions.length;
       }
-      const named = mentions.filter((m) => tags.has(m)).length;
-      boosted.set(label, score + (options.mentionBoost * named) / mentions.length);
+      part(label, 'mention', share, options.mentionBoost);
+      boosted.set(label, score + options.mentionBoost * share);
     }
     scores = boosted;
   }
-  scores = propagateToNeighbors(scores, adjacent, options.neighborWeight);
-  return [...scores].map(([label, score]) => ({ target: targets[owner.get(label)!]!, label: label as Label, score, distance: distances.get(label)! }));
+  const best = bestNeighbor(scores, adjacent);
+  scores = new Map([...scores].map(([label, score]) => [label, score + options.neighborWeight * (best.get(label) ?? 0)]));
+  for (const label of scores.keys()) part(label, 'neighbor', best.get(label) ?? 0, options.neighborWeight);
+  return [...scores].map(([label, score]) => ({
+    target: targets[owner.get(label)!]!,
+    label: label as Label,
+    score,
+    distance: distances.get(label)!,
+    ...(request.explain && { explain: parts.get(label)! }),
+  }));
 }
 
 /** MMR over ranked candidates with vectors (from the tables); relevance is the score normalized over them. */
