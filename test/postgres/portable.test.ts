@@ -71,7 +71,10 @@ describePostgres('moving a data directory to PostgreSQL', () => {
       await source.close();
     }
 
+    const key = (await membank(['keys', 'create', '--role', 'admin', '--data-dir', dir])).trim();
+    await membank(['keys', 'create', '--role', 'read', '--namespaces', 'kb,raw*', '--data-dir', dir]);
     const dump = await membank(['export', '--data-dir', dir]);
+    expect(dump.split('\n').filter((l) => l.includes('"type":"key"'))).toHaveLength(2);
     const file = join(tempDir(), 'dump.jsonl');
     writeFileSync(file, dump);
     expect(dump.split('\n').filter((l) => l.includes('"type":"fact"'))).toHaveLength(2);
@@ -91,9 +94,21 @@ describePostgres('moving a data directory to PostgreSQL', () => {
         expect(normalized(again)).toEqual(normalized(dump));
       }
 
+      // Keys came along: the cluster needs the admin key, and keys can be managed on the database.
+      const listed = await membank(['keys', 'list', '--json', '--database-url', target.url]);
+      expect((JSON.parse(listed) as { role: string }[]).map((k) => k.role).sort()).toEqual(['admin', 'read']);
       const cluster = await startMembank(tempDir(), { databaseUrl: target.url });
       try {
-        for (const [i, q] of queries.entries()) expect((await cluster.api.post('/v1/namespaces/kb/query', q)).body.results).toEqual(expected[i]);
+        expect((await cluster.api.get('/v1/namespaces')).status).toBe(401);
+        const authorized = async (path: string, body: unknown) =>
+          (await (await fetch(`${cluster.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) })).json()) as { results: unknown[] };
+        for (const [i, q] of queries.entries()) expect((await authorized('/v1/namespaces/kb/query', q)).results).toEqual(expected[i]);
+        const second = (await membank(['keys', 'create', '--role', 'write', '--namespaces', 'raw', '--database-url', target.url])).trim();
+        expect(second).not.toBe(key);
+        cluster.api.post = (path: string, body?: unknown) =>
+          fetch(`${cluster.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+        cluster.api.get = (path: string) =>
+          fetch(`${cluster.url}${path}`, { headers: { authorization: `Bearer ${key}` } }).then(async (r) => ({ status: r.status, body: await r.json() }));
         const facts = (await cluster.api.get('/v1/namespaces/kb/facts?subject=alice&history=true')).body.facts as { object: string; supersededBy: string | null }[];
         expect(facts.map((f) => [f.object, f.supersededBy !== null])).toEqual([['Paris', true], ['Rome', false]]);
         // Written to after the import: numbers go on from the imported head.

@@ -53,6 +53,7 @@ function decodeValue(sql: TransactionSql, value: unknown, type: string | undefin
   if (typeof value === 'object' && '$base64' in value) return Buffer.from(String((value as { $base64: string }).$base64), 'base64');
   if (type === 'jsonb' || type === 'json') return sql.json((typeof value === 'string' ? JSON.parse(value) : value) as never);
   if (type === 'bool') return value === true || value === 1 || value === '1';
+  if (type === '_text') return typeof value === 'string' ? (JSON.parse(value) as string[]) : value;
   return value;
 }
 
@@ -94,6 +95,12 @@ export async function* exportPostgres(db: PostgresDatabase, options: { namespace
         for await (const row of memories(hidden.id)) {
           yield { type: 'memory', namespace: name, factIndex: true, row: encodeRow(row, columns.memories, memoryDrop) };
         }
+      }
+    }
+    if (!options.namespaces) {
+      const keyTypes = new Map([['namespaces', '_text']]);
+      for (const row of await reserved<Row[]>`SELECT id, hash, role, namespaces, created_at, revoked_at FROM api_keys ORDER BY created_at, id COLLATE "C"`) {
+        yield { type: 'key', row: encodeRow(row, keyTypes, []) };
       }
     }
     await reserved`COMMIT`;
@@ -177,6 +184,16 @@ export async function importIntoPostgres(db: PostgresDatabase, lines: Iterable<E
       } else if (line.type === 'fact') {
         await add('facts', { ...line.row, namespace_id: idOf(ids, line.namespace) });
         summary.facts++;
+      } else if (line.type === 'key') {
+        await flush();
+        const k = line.row;
+        const namespaces = decodeValue(tx, k.namespaces, '_text') as string[];
+        // A key imported twice is the same key; another key with the same id or hash is refused.
+        const kept = await tx`
+          INSERT INTO api_keys (id, hash, role, namespaces, created_at, revoked_at)
+          VALUES (${String(k.id)}, ${String(k.hash)}, ${String(k.role)}, ${namespaces}::text[], ${Number(k.created_at)}, ${k.revoked_at === null ? null : Number(k.revoked_at)})
+          ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE api_keys.hash = EXCLUDED.hash RETURNING id`;
+        if (kept.length === 0) throw new MembankError('VALIDATION_FAILED', `Another API key with id "${String(k.id)}" exists in the database.`);
       } else {
         throw new MembankError('VALIDATION_FAILED', `Line ${lineNo}: unknown line type ${JSON.stringify((line as { type?: unknown }).type)}.`);
       }
