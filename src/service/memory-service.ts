@@ -513,6 +513,28 @@ export async function createMemoryService(options: ServiceOptions) {
     /** The loaded namespaces and their indexes (for /metrics: only these have per-namespace sizes). */
     loadedNamespaces: () => cache.loaded(),
 
+    /** Ids of the namespaces loaded on this node (cluster mode polls their heads). */
+    loadedIds(): number[] {
+      return [...registry.touched()].filter((state) => state.resident !== null && !state.deleted).map((state) => state.record.id);
+    },
+
+    /**
+     * Cluster mode: heads (namespace id → seq) that other nodes committed, heard by notification or polled.
+     * Loaded namespaces behind them catch up at once, so that `eventual` queries see other nodes' writes soon.
+     */
+    async observeHeads(heads: Iterable<[number, number]>): Promise<void> {
+      const byId = new Map(heads);
+      for (const state of [...registry.touched()]) {
+        const seq = byId.get(state.record.id);
+        if (seq === undefined || state.deleted) continue;
+        state.head = Math.max(state.head, seq);
+        if (!state.resident || state.resident.seq >= seq || closing) continue;
+        await state.lock
+          .run(() => cache.catchUp(state, seq))
+          .catch((error: unknown) => logger.warn({ err: error, namespace: state.record.name }, 'catching up with other nodes failed; the next query retries'));
+      }
+    },
+
     /** Waits for a namespace's graph build in flight, if any (tests and benchmarks). */
     async settled(name: string): Promise<void> {
       await cache.settled(await registry.get(name));

@@ -9,6 +9,7 @@ import {
   createPostgresDatabase,
   createPostgresFactStore,
   createPostgresKeyStore,
+  createPostgresStore,
   migratePostgres,
   type PostgresDatabase,
 } from '../../src/adapters/postgres/index.js';
@@ -20,7 +21,12 @@ import type { Store } from '../../src/ports/store.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
+import { forgetStoreSuite } from './forget-store.case.js';
+import type { StoreHarness } from './harness.js';
+import { jobStoreSuite } from './job-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
+import { memoryStoreSuite } from './memory-store.case.js';
+import { namespaceStoreSuite } from './namespace-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
 function openSqlite(): { store: Store; second: Database.Database; close(): Promise<void> } {
@@ -62,6 +68,26 @@ keyStoreSuite('SQLite', async () => {
   return { keys: sqlite.store.keys, other: createSqliteKeyStore(sqlite.second), close: sqlite.close };
 });
 
+/** The whole SQLite store in a new file, and a second one on the same file (as a second process would open it). */
+async function sqliteHarness(): Promise<StoreHarness> {
+  const file = join(tempDir(), 'membank.db');
+  const store = createSqliteStore({ file, synchronous: 'normal' });
+  const other = createSqliteStore({ file, synchronous: 'normal' });
+  return {
+    store,
+    other,
+    async close() {
+      await other.close();
+      await store.close();
+    },
+  };
+}
+
+namespaceStoreSuite('SQLite', sqliteHarness);
+memoryStoreSuite('SQLite', sqliteHarness);
+jobStoreSuite('SQLite', sqliteHarness);
+forgetStoreSuite('SQLite', sqliteHarness);
+
 describePostgres('PostgreSQL', () => {
   const database = useTestDatabase();
   beforeAll(async () => {
@@ -84,6 +110,25 @@ describePostgres('PostgreSQL', () => {
       RETURNING id`;
     return row!.id;
   };
+
+  /** Two whole stores on the database, as two nodes would have. */
+  const postgresHarness = async (): Promise<StoreHarness> => {
+    const [one, two] = twoNodes();
+    const store = createPostgresStore(one, { node: 'node-one' });
+    const other = createPostgresStore(two, { node: 'node-two' });
+    return {
+      store,
+      other,
+      async close() {
+        await Promise.all([store.close(), other.close()]);
+      },
+    };
+  };
+
+  namespaceStoreSuite('PostgreSQL', postgresHarness);
+  memoryStoreSuite('PostgreSQL', postgresHarness);
+  jobStoreSuite('PostgreSQL', postgresHarness);
+  forgetStoreSuite('PostgreSQL', postgresHarness);
 
   factStoreSuite('PostgreSQL', async () => {
     const [one, two] = twoNodes();
