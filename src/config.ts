@@ -7,6 +7,7 @@
  * | --host                 | MEMBANK_HOST                    | 127.0.0.1   |
  * | --port                 | MEMBANK_PORT                    | 8420 (0 = any free port) |
  * | --data-dir             | MEMBANK_DATA_DIR                | ./data      |
+ * | --database-url         | MEMBANK_DATABASE_URL            | (none: SQLite in the data dir) |
  * | --log-level            | MEMBANK_LOG_LEVEL               | info        |
  * | --max-body-bytes       | MEMBANK_MAX_BODY_BYTES          | 16777216    |
  * | --checkpoint-interval  | MEMBANK_CHECKPOINT_INTERVAL_S   | 60          |
@@ -37,6 +38,14 @@ const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8420),
   dataDir: z.string().min(1).default('./data'),
+  /**
+   * Cluster mode: PostgreSQL holds everything (migrated at start), and the data directory only this node's
+   * caches (index checkpoints). Any number of nodes may share one database.
+   */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   maxBodyBytes: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   checkpointIntervalSeconds: z.coerce.number().min(0).default(60),
@@ -86,6 +95,7 @@ const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }
   { key: 'host', flag: 'host', env: 'MEMBANK_HOST' },
   { key: 'port', flag: 'port', env: 'MEMBANK_PORT' },
   { key: 'dataDir', flag: 'data-dir', env: 'MEMBANK_DATA_DIR' },
+  { key: 'databaseUrl', flag: 'database-url', env: 'MEMBANK_DATABASE_URL' },
   { key: 'logLevel', flag: 'log-level', env: 'MEMBANK_LOG_LEVEL' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'MEMBANK_MAX_BODY_BYTES' },
   { key: 'checkpointIntervalSeconds', flag: 'checkpoint-interval', env: 'MEMBANK_CHECKPOINT_INTERVAL_S' },
@@ -163,6 +173,8 @@ export function loadConfig(
 /** What the `membank` CLI reads from the environment; its flags override these. */
 export interface CliEnvironment {
   url?: string;
+  /** MEMBANK_DATABASE_URL: the PostgreSQL database of cluster mode, for the commands that work on the data. */
+  databaseUrl?: string;
   apiKey?: string;
   dataDir?: string;
   /** XDG_DATA_HOME: where `membank mcp` keeps its per-user data directory (default ~/.local/share). */
@@ -171,5 +183,5 @@ export interface CliEnvironment {
 
 export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
   const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  return { url: pick('MEMBANK_URL'), apiKey: pick('MEMBANK_API_KEY'), dataDir: pick('MEMBANK_DATA_DIR'), xdgDataHome: pick('XDG_DATA_HOME') };
+  return { url: pick('MEMBANK_URL'), databaseUrl: pick('MEMBANK_DATABASE_URL'), apiKey: pick('MEMBANK_API_KEY'), dataDir: pick('MEMBANK_DATA_DIR'), xdgDataHome: pick('XDG_DATA_HOME') };
 }

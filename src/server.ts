@@ -2,18 +2,21 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { builtinEmbedders, createEmbedderProvider } from './adapters/embedders/provider.js';
 import { hnswIndexFactory } from './adapters/hnsw/hnsw-index.js';
+import { openPostgresStore, type PostgresStore } from './adapters/postgres/store.js';
 import { createSqliteStore, type SqliteStoreOptions } from './adapters/sqlite/store.js';
 import type { Config } from './config.js';
 import { createChromaApp } from './chroma/index.js';
 import { createApp } from './http/app.js';
 import { createMcpRouter } from './mcp/http.js';
+import { createConsoleRouter } from './ui/index.js';
 import { inProcessOps } from './mcp/ops.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
@@ -57,14 +60,32 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   const metrics = createMetrics();
   let service: MemoryService;
   let store: Store;
+  let cluster: PostgresStore | undefined;
   try {
-    store = createSqliteStore({
-      file: join(config.dataDir, 'membank.db'),
-      synchronous: config.synchronous,
-      onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
-      onNotice: (message) => logger.warn(message),
-      onOpen: overrides.onSqliteOpen,
-    });
+    if (config.databaseUrl) {
+      // Cluster mode: the database is the system of record; the data directory holds this node's caches only.
+      cluster = await openPostgresStore({
+        url: config.databaseUrl,
+        node: `${hostname()}:${config.dataDir}`,
+        applicationName: 'membank',
+        onNotice: (message) => logger.debug(message),
+        onMigrated: (outcome) => {
+          if (outcome.applied.length > 0) logger.info({ applied: outcome.applied }, 'database migrated');
+          if (outcome.edited.length > 0) logger.warn({ edited: outcome.edited }, 'migrations applied earlier have been edited since; the database keeps what they did then');
+        },
+        onError: (error, what) => logger.warn({ err: error }, `${what} failed`),
+      });
+      store = cluster;
+    } else {
+      store = createSqliteStore({
+        file: join(config.dataDir, 'membank.db'),
+        synchronous: config.synchronous,
+        onMigrated: (applied) => applied.length > 0 && logger.info({ applied }, 'database migrated'),
+        onNotice: (message) => logger.warn(message),
+        onOpen: overrides.onSqliteOpen,
+      });
+    }
+    const pg = cluster;
     service = await createMemoryService({
       dataDir: config.dataDir,
       store,
@@ -93,17 +114,23 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
       indexMemoryBytes: config.indexMemoryMb * 2 ** 20,
       hnswThreshold: config.hnswThreshold,
       clock: overrides.clock,
+      shared: pg !== undefined,
+      // A schedule's tick runs on the one node whose claim of it lands first.
+      claimTick: pg && ((schedule, tick) => pg.claim(`forget:${schedule}`, tick)),
     });
   } catch (error) {
+    await cluster?.close().catch(() => undefined);
     lock.release();
     throw error;
   }
+  const sync = cluster && (await startClusterSync(cluster, service, logger));
 
   const facts = createFactService({ store, memories: service });
   const context = createContextService({ memories: service, facts });
   const keys = createKeyService(store.keys);
   if (!isLoopback(config.host) && !(await keys.anyCreated())) {
     if (!config.insecureNoAuth) {
+      await sync?.close();
       await service.close();
       lock.release();
       throw new MembankError(
@@ -124,7 +151,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   await webhooks.start();
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
   const shutdown = new AbortController();
-  const app = createApp({
+  const api = createApp({
     service,
     facts,
     context,
@@ -137,6 +164,12 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     edges: [{ path: '/mcp', handler: mcp }],
     shutdown: shutdown.signal,
   });
+  // The web console's static files, ahead of the API and its keys: the page holds no data, and asks for a
+  // key to call the API with.
+  const root = express();
+  root.disable('x-powered-by');
+  root.use('/ui', createConsoleRouter());
+  root.use(api);
   const chroma =
     config.chromaPort === undefined
       ? undefined
@@ -160,7 +193,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     context,
     webhooks,
     async listen() {
-      const main = await bind(app, config.port, config.host);
+      const main = await bind(root, config.port, config.host);
       server = main.server;
       // A `membank mcp` that finds the data directory in use talks to the holder there.
       lock.advertise(main.url);
@@ -182,12 +215,60 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
         await sessions;
         await webhooks.close();
         try {
+          await sync?.close();
           await service.close();
         } finally {
           lock.release();
         }
       })();
       return closed;
+    },
+  };
+}
+
+/** How often a node reads the heads of the namespaces it has loaded, besides hearing them by notification. */
+const HEAD_POLL_MS = 1_000;
+
+/**
+ * Keeps this node's loaded namespaces in step with what other nodes commit: heads heard by LISTEN right after
+ * each commit, and polled every second and after every reconnect (notifications sent while disconnected are
+ * lost). Queries under the default consistency check the head themselves; this is what makes `eventual` ones
+ * fresh within about a round trip.
+ */
+async function startClusterSync(store: PostgresStore, service: MemoryService, logger: Logger): Promise<{ close(): Promise<void> }> {
+  let stopped = false;
+  let polling: Promise<void> | null = null;
+  const poll = (): void => {
+    if (stopped || polling) return;
+    polling = (async () => {
+      const ids = service.loadedIds();
+      if (ids.length > 0) await service.observeHeads(await store.heads(ids));
+    })()
+      .catch((error: unknown) => logger.debug({ err: error }, 'polling heads failed'))
+      .finally(() => (polling = null));
+  };
+  const listening = await store
+    .watchHeads(
+      (heads) => {
+        if (!stopped) void service.observeHeads(heads);
+      },
+      () => {
+        logger.debug('listening for other nodes\' changes');
+        poll();
+      },
+    )
+    .catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not listen for other nodes\' changes; polling only');
+      return undefined;
+    });
+  const timer = setInterval(poll, HEAD_POLL_MS);
+  timer.unref();
+  return {
+    async close() {
+      stopped = true;
+      clearInterval(timer);
+      await listening?.unlisten().catch(() => undefined);
+      await polling;
     },
   };
 }

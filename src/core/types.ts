@@ -88,6 +88,8 @@ export interface NamespaceSettings {
   forgetting: ForgettingSettings;
   dedupe: DedupeSettings;
   history: HistorySettings;
+  /** Hybrid search options this namespace's queries default to (as the API's `hybrid` takes them); absent: none. */
+  hybrid?: Record<string, unknown>;
 }
 
 export const DEFAULT_FORGETTING: ForgettingSettings = { enabled: false, timescale: 86_400, threshold: 0.05, schedule: '0 * * * *', protect: null };
@@ -180,7 +182,8 @@ export interface MemoryWrite {
   importance: number | null;
   strength: number;
   expiresAt: number | null;
-  pinned: boolean;
+  /** Absent: false. */
+  pinned?: boolean;
   /** Present when the write may fold into a live duplicate (written without an explicit id). */
   dedupe?: DedupeIntent;
 }

@@ -26,6 +26,7 @@ export function namespaceView(ns: NamespaceRecord) {
     forgetting: ns.settings.forgetting,
     dedupe: ns.settings.dedupe,
     history: ns.settings.history,
+    hybrid: ns.settings.hybrid ?? {},
     createdAt: iso(ns.createdAt),
   };
 }

@@ -41,6 +41,12 @@ export interface WebhookStore {
   cursors(webhookId: string): Promise<WebhookCursor[]>;
   /** Cursors with changes to deliver (their namespace's head is past them) and due at `now`. */
   due(now: number, limit: number): Promise<WebhookCursor[]>;
+  /**
+   * Claims a due cursor for one delivery until `until` (epoch ms): true for one claimer only, and only while the
+   * cursor is as read (`deliveredSeq`) and due at `now`. Several nodes deliver; one cursor has one delivery in
+   * flight, and a claimer that dies leaves it due again when the claim runs out.
+   */
+  claim(cursor: Pick<WebhookCursor, 'webhookId' | 'namespaceId' | 'deliveredSeq'>, now: number, until: number): Promise<boolean>;
   /** Delivered up to `seq`: the failure count starts again. */
   delivered(webhookId: string, namespaceId: number, seq: number, at: number): Promise<void>;
   /** A failed attempt: the next one is not before `nextAt`. */

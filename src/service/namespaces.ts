@@ -89,6 +89,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       input.forgetting !== undefined &&
         JSON.stringify(mergeForgetting(r.settings.forgetting, input.forgetting)) !== JSON.stringify(r.settings.forgetting) &&
         'forgetting',
+      input.hybrid !== undefined && JSON.stringify(input.hybrid) !== JSON.stringify(r.settings.hybrid ?? {}) && 'hybrid',
     ].filter((field): field is string => Boolean(field));
   }
 
@@ -125,6 +126,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
         forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
         dedupe: { ...DEFAULT_SETTINGS.dedupe, ...input.dedupe },
         history: { ...DEFAULT_SETTINGS.history, ...input.history },
+        ...(input.hybrid && Object.keys(input.hybrid).length > 0 && { hybrid: input.hybrid }),
       },
     });
   }
@@ -211,7 +213,8 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           // A new mode without a threshold goes back to the default threshold.
           if (patch.dedupe) settings.dedupe = { ...DEFAULT_SETTINGS.dedupe, ...patch.dedupe };
           if (patch.history) settings.history = { ...settings.history, ...patch.history };
-          const settingsChanged = patch.forgetting !== undefined || patch.dedupe !== undefined || patch.history !== undefined;
+          if (patch.hybrid) settings.hybrid = { ...settings.hybrid, ...patch.hybrid };
+          const settingsChanged = patch.forgetting !== undefined || patch.dedupe !== undefined || patch.history !== undefined || patch.hybrid !== undefined;
           const renamed = patch.name !== undefined && patch.name !== name ? patch.name : undefined;
           if (renamed && (await find(renamed, true))) {
             throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${renamed}" exists already.`);

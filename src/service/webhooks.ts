@@ -35,6 +35,8 @@ export const DEFAULT_WEBHOOK_TIMING: WebhookTiming = { timeoutMs: 10_000, retryB
 /** Changes per delivery, and deliveries in flight at once (over all webhooks and namespaces). */
 const BATCH = 100;
 const CONCURRENCY = 8;
+/** A claim on a cursor outlasts the delivery's timeout by this much (store round trips). */
+const CLAIM_MARGIN_MS = 5000;
 /** How often cursors are made for namespaces created elsewhere (other nodes). */
 const RECONCILE_MS = 30_000;
 
@@ -102,6 +104,9 @@ export function createWebhooks(options: WebhookOptions) {
     const hook = hooks.get(cursor.webhookId) ?? (await store.webhooks.get(cursor.webhookId));
     const ns = await store.namespaces.byId(cursor.namespaceId);
     if (!hook || !ns) return;
+    // Another node (or an earlier tick) may deliver it: one delivery per cursor at a time, in seq order.
+    const at0 = now();
+    if (!(await store.webhooks.claim(cursor, at0, at0 + 2 * timing.timeoutMs + CLAIM_MARGIN_MS))) return;
     let from = cursor.deliveredSeq;
     const horizon = await store.changes.horizon(ns.id);
     if (from < horizon) {

@@ -35,10 +35,13 @@ describePostgres('PostgreSQL migrations', () => {
 
   it('creates the schema on an empty database, once', async () => {
     const db = connect((await database()).url);
-    expect(await migratePostgres(db)).toEqual({ applied: ['001_init.sql'], edited: [] });
+    const files = readPostgresMigrations().map((m) => m.name);
+    expect(files.slice(0, 2)).toEqual(['001_init.sql', '002_cluster_parity.sql']);
+    expect(await migratePostgres(db)).toEqual({ applied: files, edited: [] });
     expect(await tables(db)).toEqual([
       'api_keys',
       'changes',
+      'cluster_claims',
       'facts',
       'forget_runs',
       'jobs',
@@ -49,8 +52,8 @@ describePostgres('PostgreSQL migrations', () => {
       'staged_vectors',
     ]);
     expect(await migratePostgres(db)).toEqual({ applied: [], edited: [] });
-    const rows = await db.sql`SELECT version, name FROM schema_migrations`;
-    expect([...rows]).toEqual([{ version: 1, name: '001_init.sql' }]);
+    const rows = await db.sql`SELECT version, name FROM schema_migrations ORDER BY version`;
+    expect([...rows]).toEqual(readPostgresMigrations().map((m) => ({ version: m.version, name: m.name })));
   });
 
   it('lets one of several nodes starting together apply each file, the others wait and find it done', async () => {
@@ -58,29 +61,29 @@ describePostgres('PostgreSQL migrations', () => {
     // The second file is slow, so that the runners surely overlap.
     const migrations: PostgresMigration[] = [
       ...readPostgresMigrations(),
-      { version: 2, name: '002_slow.sql', sql: 'CREATE TABLE slow (id INTEGER); SELECT pg_sleep(0.3);' },
+      { version: 990, name: '990_slow.sql', sql: 'CREATE TABLE slow (id INTEGER); SELECT pg_sleep(0.3);' },
     ];
     const nodes = Array.from({ length: 4 }, () => connect(url));
     const outcomes = await Promise.all(nodes.map((db) => migratePostgres(db, migrations)));
     const applied = outcomes.map((o) => o.applied).sort((a, b) => b.length - a.length);
-    expect(applied).toEqual([['001_init.sql', '002_slow.sql'], [], [], []]);
-    expect((await nodes[0]!.sql`SELECT version FROM schema_migrations ORDER BY 1`).map((r) => r.version)).toEqual([1, 2]);
+    expect(applied).toEqual([migrations.map((m) => m.name), [], [], []]);
+    expect((await nodes[0]!.sql`SELECT version FROM schema_migrations ORDER BY 1`).map((r) => r.version)).toEqual(migrations.map((m) => m.version));
   });
 
   it('applies nothing when a file fails, and names the file', async () => {
     const db = connect((await database()).url);
     const migrations: PostgresMigration[] = [
       ...readPostgresMigrations(),
-      { version: 2, name: '002_broken.sql', sql: 'CREATE TABLE fine (id INTEGER);\nSELEC 1;' },
+      { version: 990, name: '990_broken.sql', sql: 'CREATE TABLE fine (id INTEGER);\nSELEC 1;' },
     ];
     await expect(migratePostgres(db, migrations)).rejects.toMatchObject({
       code: 'INTERNAL',
-      message: expect.stringMatching(/002_broken\.sql failed: syntax error/),
+      message: expect.stringMatching(/990_broken\.sql failed: syntax error/),
     });
     expect(await tables(db)).toEqual([]);
     // Fixed, it goes through.
-    migrations[1] = { ...migrations[1]!, sql: 'CREATE TABLE fine (id INTEGER);' };
-    expect((await migratePostgres(db, migrations)).applied).toEqual(['001_init.sql', '002_broken.sql']);
+    migrations[migrations.length - 1] = { ...migrations[migrations.length - 1]!, sql: 'CREATE TABLE fine (id INTEGER);' };
+    expect((await migratePostgres(db, migrations)).applied).toEqual(migrations.map((m) => m.name));
   });
 
   it('reports a landed file whose text has changed since it was applied', async () => {

@@ -9,6 +9,8 @@ import {
   createPostgresDatabase,
   createPostgresFactStore,
   createPostgresKeyStore,
+  createPostgresStore,
+  createPostgresWebhookStore,
   migratePostgres,
   type PostgresDatabase,
 } from '../../src/adapters/postgres/index.js';
@@ -20,8 +22,13 @@ import type { Store } from '../../src/ports/store.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
+import { forgetStoreSuite } from './forget-store.case.js';
+import type { StoreHarness } from './harness.js';
 import { hygieneStoreSuite } from './hygiene-store.case.js';
+import { jobStoreSuite } from './job-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
+import { memoryStoreSuite } from './memory-store.case.js';
+import { namespaceStoreSuite } from './namespace-store.case.js';
 import { webhookStoreSuite } from './webhook-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
@@ -82,6 +89,26 @@ keyStoreSuite('SQLite', async () => {
   return { keys: sqlite.store.keys, other: createSqliteKeyStore(sqlite.second), close: sqlite.close };
 });
 
+/** The whole SQLite store in a new file, and a second one on the same file (as a second process would open it). */
+async function sqliteHarness(): Promise<StoreHarness> {
+  const file = join(tempDir(), 'membank.db');
+  const store = createSqliteStore({ file, synchronous: 'normal' });
+  const other = createSqliteStore({ file, synchronous: 'normal' });
+  return {
+    store,
+    other,
+    async close() {
+      await other.close();
+      await store.close();
+    },
+  };
+}
+
+namespaceStoreSuite('SQLite', sqliteHarness);
+memoryStoreSuite('SQLite', sqliteHarness);
+jobStoreSuite('SQLite', sqliteHarness);
+forgetStoreSuite('SQLite', sqliteHarness);
+
 describePostgres('PostgreSQL', () => {
   const database = useTestDatabase();
   beforeAll(async () => {
@@ -104,6 +131,46 @@ describePostgres('PostgreSQL', () => {
       RETURNING id`;
     return row!.id;
   };
+
+  /** Two whole stores on the database, as two nodes would have. */
+  const postgresHarness = async (): Promise<StoreHarness> => {
+    const [one, two] = twoNodes();
+    const store = createPostgresStore(one, { node: 'node-one' });
+    const other = createPostgresStore(two, { node: 'node-two' });
+    return {
+      store,
+      other,
+      async close() {
+        await Promise.all([store.close(), other.close()]);
+      },
+    };
+  };
+
+  namespaceStoreSuite('PostgreSQL', postgresHarness);
+  memoryStoreSuite('PostgreSQL', postgresHarness);
+  jobStoreSuite('PostgreSQL', postgresHarness);
+  forgetStoreSuite('PostgreSQL', postgresHarness);
+
+  hygieneStoreSuite('PostgreSQL', async () => {
+    const harness = await postgresHarness();
+    const ns = await harness.store.namespaces.create(newNamespace());
+    return { store: harness.store, namespaceId: ns.id, close: harness.close };
+  });
+
+  webhookStoreSuite('PostgreSQL', async () => {
+    const [one, two] = twoNodes();
+    // Webhooks belong to no namespace: each test starts from an empty table (the tests of a file run in turn).
+    await one.sql`TRUNCATE webhooks CASCADE`;
+    const namespaceId = await insertNamespace(one);
+    return {
+      webhooks: createPostgresWebhookStore(one),
+      namespaceId,
+      setHead: async (seq) => void (await two.sql`UPDATE namespaces SET head_seq = ${seq} WHERE id = ${namespaceId}`),
+      close: async () => {
+        await Promise.all([one.close(), two.close()]);
+      },
+    };
+  });
 
   factStoreSuite('PostgreSQL', async () => {
     const [one, two] = twoNodes();

@@ -58,7 +58,13 @@ export function webhookStoreSuite(name: string, open: () => Promise<WebhookStore
         await setHead(3);
         expect(await webhooks.due(1000, 10)).toEqual([]);
         await setHead(5);
-        expect((await webhooks.due(1000, 10)).map((c) => c.deliveredSeq)).toEqual([3]);
+        const [due] = await webhooks.due(1000, 10);
+        expect(due!.deliveredSeq).toBe(3);
+        // One claimer wins; the cursor is not due while claimed, and a claim of a cursor that moved on fails.
+        expect(await webhooks.claim(due!, 1000, 1500)).toBe(true);
+        expect(await webhooks.claim(due!, 1000, 1500)).toBe(false);
+        expect(await webhooks.due(1499, 10)).toEqual([]);
+        expect(await webhooks.claim({ ...due!, deliveredSeq: 2 }, 1500, 1600)).toBe(false);
         expect(await webhooks.failed(id, namespaceId, 'answered 500', 1000, 2000)).toBe(1);
         expect(await webhooks.failed(id, namespaceId, 'timeout', 2000, 4000)).toBe(2);
         expect(await webhooks.due(3999, 10)).toEqual([]);

@@ -49,6 +49,7 @@ export function createSqliteWebhookStore(db: Database.Database): WebhookStore {
          WHERE n.head_seq > c.delivered_seq AND c.next_at <= ? ORDER BY c.next_at LIMIT ?`,
       )
       .raw(),
+    claim: db.prepare('UPDATE webhook_cursors SET next_at = ? WHERE webhook_id = ? AND namespace_id = ? AND delivered_seq = ? AND next_at <= ?'),
     delivered: db.prepare(
       `UPDATE webhook_cursors SET delivered_seq = max(delivered_seq, ?), attempts = 0, next_at = 0, last_attempt_at = ?, last_error = NULL
        WHERE webhook_id = ? AND namespace_id = ?`,
@@ -82,6 +83,9 @@ export function createSqliteWebhookStore(db: Database.Database): WebhookStore {
     },
     async due(now, limit) {
       return (sql.due.all(now, limit) as CursorRow[]).map(toCursor);
+    },
+    async claim(cursor, now, until) {
+      return sql.claim.run(until, cursor.webhookId, cursor.namespaceId, cursor.deliveredSeq, now).changes > 0;
     },
     async delivered(webhookId, namespaceId, seq, at) {
       sql.delivered.run(seq, at, webhookId, namespaceId);
