@@ -152,7 +152,8 @@ export function createWebhooks(options: WebhookOptions) {
     try {
       do {
         again = false;
-        if (hooks.size === 0 || closing.signal.aborted) return;
+        // Not only the webhooks this node knows: in cluster mode another node may have created one.
+        if (closing.signal.aborted) return;
         const due = (await store.webhooks.due(now(), BATCH)).filter((c) => !inFlight.has(key(c)));
         for (const cursor of due) {
           while (inFlight.size >= CONCURRENCY) await Promise.race(inFlight.values());
