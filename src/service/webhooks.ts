@@ -113,8 +113,14 @@ export function createWebhooks(options: WebhookOptions) {
       logger.warn({ webhook: hook.id, namespace: ns.name, from, horizon }, 'webhook deliveries skip changes the log no longer holds');
       from = horizon;
     }
+    // The head before the log: every change up to it is committed, so an empty read up to it may be passed over
+    // (a log entry that is no memory's change, such as PostgreSQL's re-embedding mark, is not delivered).
+    const head = (await store.namespaces.head(ns.id))?.seq ?? from;
     const changes = await store.changes.since(ns.id, from, BATCH);
-    if (changes.length === 0) return;
+    if (changes.length === 0) {
+      if (head > from) await store.webhooks.delivered(hook.id, ns.id, head, now());
+      return;
+    }
     const last = changes[changes.length - 1]!.seq;
     const events = changes.filter((c) => hook.events.includes(c.op)).map((c) => ({ seq: c.seq, at: new Date(c.at).toISOString(), op: c.op, id: c.id }));
     if (events.length === 0) return store.webhooks.delivered(hook.id, ns.id, last, now());
