@@ -46,10 +46,13 @@ describePostgres('PostgreSQL migrations', () => {
       'forget_runs',
       'jobs',
       'memories',
+      'memory_history',
       'namespaces',
       'schedule_claims',
       'schema_migrations',
       'staged_vectors',
+      'webhook_cursors',
+      'webhooks',
     ]);
     expect(await migratePostgres(db)).toEqual({ applied: [], edited: [] });
     const rows = await db.sql`SELECT version, name FROM schema_migrations ORDER BY version`;
