@@ -271,9 +271,13 @@ export function createWritePath(options: WritePathOptions) {
       let stored: number[] = [];
       const outcome = (await commit(
         state,
-        () => {
-          // Under the write lock, so that the index holds every memory committed before this write.
-          if (dedupe.mode === 'near') nearDuplicates(state, writes, folded, fold, dedupe.threshold, at);
+        async () => {
+          // Under the write lock, so that the index holds every memory committed before this write (in cluster
+          // mode, caught up with the other nodes' writes first).
+          if (dedupe.mode === 'near') {
+            await cache.catchUp(state, state.head);
+            nearDuplicates(state, writes, folded, fold, dedupe.threshold, at);
+          }
           stored = writes.map((_, i) => i).filter((i) => !folded.has(i));
           return store.memories.write(
             basis.id,
