@@ -75,6 +75,9 @@ function recall(found: string[][], truth: string[][]): number {
 }
 
 interface Result {
+  /** Vectors a second until the last add was answered. */
+  ackRate: number;
+  /** Vectors a second until everything added is indexed as queries use it (the graph built). */
   addRate: number;
   query: { p50: number; p99: number; qps: number; recall: number };
   filtered: { p50: number; p99: number; qps: number; recall: number };
@@ -119,13 +122,17 @@ async function run(server: Running, data: Float32Array[], queryVectors: Float32A
         }
       }),
     );
+    const ackRate = data.length / ((performance.now() - started) / 1000);
+    // The first query loads membank's namespace (and starts its graph build); Chroma needs no such step.
+    await request('POST', `${base}/query`, { query_embeddings: [Array.from(queryVectors[0]!)], n_results: 10 });
+    await server.indexed();
     const addRate = data.length / ((performance.now() - started) / 1000);
     const count = await request('GET', `${base}/count`);
     if (count !== data.length) throw new Error(`${server.name} holds ${count} records, not ${data.length}`);
     const query = await queries(`${base}/query`, queryVectors, truth.all);
     const filtered = await queries(`${base}/query`, queryVectors, truth.bucket, { bucket: 3 });
     const rss = rssMb(server.child.pid!);
-    return { addRate, query, filtered, rss, peakRss: Math.max(peakRss, rss) };
+    return { ackRate, addRate, query, filtered, rss, peakRss: Math.max(peakRss, rss) };
   } finally {
     clearInterval(sampler);
   }
@@ -160,7 +167,8 @@ async function main(): Promise<void> {
   console.log(`\n${N.toLocaleString('en')} vectors, ${DIMS}-d, batches of ${BATCH} (${CLIENTS} clients), ${Q} queries, k = 10, HNSW M 16, ef_construction 200, ef_search 64\n`);
   console.log(`| | ${columns.map((c) => (c === 'chroma' ? 'Chroma 1.0' : 'membank')).join(' | ')} |`);
   console.log(`|---|${columns.map(() => '---').join('|')}|`);
-  console.log(row('add (vectors/s)', (r) => f(r.addRate, 0)));
+  console.log(row('add, until the last add is answered (vectors/s)', (r) => f(r.ackRate, 0)));
+  console.log(row('add, until everything is indexed (vectors/s)', (r) => f(r.addRate, 0)));
   console.log(row('query p50 / p99 (ms)', (r) => `${f(r.query.p50)} / ${f(r.query.p99)}`));
   console.log(row('query QPS (1 client)', (r) => f(r.query.qps, 0)));
   console.log(row('query recall@10', (r) => f(r.query.recall, 3)));

@@ -2,7 +2,7 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import { createChromaApp } from './chroma/index.js';
 import { createApp } from './http/app.js';
 import { createMcpRouter } from './mcp/http.js';
+import { createConsoleRouter } from './ui/index.js';
 import { inProcessOps } from './mcp/ops.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
@@ -135,7 +136,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
-  const app = createApp({
+  const api = createApp({
     service,
     facts,
     context,
@@ -146,6 +147,12 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     metrics,
     edges: [{ path: '/mcp', handler: mcp }],
   });
+  // The web console's static files, ahead of the API and its keys: the page holds no data, and asks for a
+  // key to call the API with.
+  const root = express();
+  root.disable('x-powered-by');
+  root.use('/ui', createConsoleRouter());
+  root.use(api);
   const chroma =
     config.chromaPort === undefined
       ? undefined
@@ -168,7 +175,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     facts,
     context,
     async listen() {
-      const main = await bind(app, config.port, config.host);
+      const main = await bind(root, config.port, config.host);
       server = main.server;
       // A `membank mcp` that finds the data directory in use talks to the holder there.
       lock.advertise(main.url);

@@ -17,6 +17,13 @@ export interface Running {
   child: ChildProcess;
   /** Base URL of the Chroma API. */
   url: string;
+  /**
+   * Resolves once everything added is indexed as queries will use it (call it after a first query). membank
+   * writes an unloaded namespace only to its store, loads it on its first query and then builds a large
+   * namespace's HNSW graph in a worker, answering exactly meanwhile; a benchmark that wants graph-speed
+   * queries, and an add rate that includes the build, waits for this.
+   */
+  indexed(): Promise<void>;
 }
 
 function freePort(): Promise<number> {
@@ -58,21 +65,34 @@ export async function startChroma(dataDir: string): Promise<Running> {
   const output = track(child);
   const url = `http://localhost:${port}`;
   await waitFor(url, child, output);
-  return { name: 'chroma', child, url };
+  // Chroma indexes an add before it answers it (in local mode), so there is nothing to wait for.
+  return { name: 'chroma', child, url, indexed: async () => {} };
 }
 
 /** Starts membank over `dataDir` with its Chroma API on a free port. */
 export async function startMembankChroma(dataDir: string, extraArgs: string[] = []): Promise<Running> {
   const port = await freePort();
+  const apiPort = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, '--port', '0', '--chroma-port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    ['--import', 'tsx', MAIN, '--port', String(apiPort), '--chroma-port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output = track(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url, child, output);
-  return { name: 'membank', child, url };
+  const api = `http://127.0.0.1:${apiPort}/v1/namespaces`;
+  const indexed = async (): Promise<void> => {
+    for (;;) {
+      const { namespaces } = (await (await fetch(api)).json()) as { namespaces: { name: string }[] };
+      const states = await Promise.all(
+        namespaces.map(async ({ name }) => ((await (await fetch(`${api}/${encodeURIComponent(name)}`)).json()) as { index: { loaded: boolean; building: boolean } }).index),
+      );
+      if (states.every((index) => index.loaded && !index.building)) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  return { name: 'membank', child, url, indexed };
 }
 
 export async function stop(server: Running): Promise<void> {
