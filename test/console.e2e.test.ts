@@ -110,10 +110,19 @@ describe.skipIf(!present)('web console in chromium', () => {
       const answer = JSON.parse((await promisify(execFile)('sh', ['-c', command], { timeout: 10_000 })).stdout);
       expect(answer.results.map((r: { id: string }) => r.id)).toEqual(['robot', 'garden']);
 
+      // A vector as the query: the memory's own vector finds it first, at distance 0.
+      const { vector } = (await m.api.get('/v1/namespaces/travel/memories/lisbon?include=vector')).body;
+      await filter.fill('');
+      await query.fill(JSON.stringify(vector));
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await expect.poll(() => first.getAttribute('data-id')).toBe('lisbon');
+      expect(Number((await first.locator('.distance').innerText()).split(' ')[1])).toBeLessThan(1e-3);
+
       // A memory: its retention now and its curve, with the recall marked.
       await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', k: 1 });
       await expect.poll(async () => (await m.api.get('/v1/namespaces/travel/memories/robot')).body.recallCount, { timeout: 5000 }).toBe(1);
-      await first.getByRole('link', { name: 'robot' }).click();
+      await page.getByRole('link', { name: 'Memories', exact: true }).click();
+      await page.locator('#memories').getByRole('link', { name: 'robot', exact: true }).click();
       await page.locator('svg.retention').waitFor();
       const memory = (await m.api.get('/v1/namespaces/travel/memories/robot')).body;
       expect(await page.locator('#retention-now').innerText()).toBe(memory.retention.toFixed(4));
@@ -130,6 +139,12 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.getByRole('button', { name: 'Save' }).click();
       await expect.poll(() => page.locator('#memory-text').innerText()).toBe('Bob cooks fresh pasta on Saturdays.');
       expect((await m.api.get('/v1/namespaces/travel/memories/pasta')).body.text).toBe('Bob cooks fresh pasta on Saturdays.');
+      // Its history, on a server that keeps one (GET …/history); none is shown where the route does not exist.
+      if ((await m.api.get('/v1/namespaces/travel/memories/pasta/history')).status === 200) {
+        await expect.poll(() => page.locator('#history').innerText()).toContain('Bob cooks fresh pasta on Sundays');
+      } else {
+        expect(await page.locator('#history').innerText()).toBe('');
+      }
       await page.goto(`${m.url}/ui/#/ns/travel/memories/train`);
       await page.getByRole('button', { name: 'Delete…' }).click();
       const confirm = page.getByRole('dialog', { name: 'Delete memory' });
@@ -174,6 +189,10 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await page.locator('svg.histogram line.threshold').count()).toBe(1);
       expect((await m.api.get('/v1/namespaces/travel')).body.count).toBe(5); // a dry run removes nothing
       await shot(page, 'forgetting');
+      // A real run (through the API) is listed among the recent runs.
+      expect((await m.api.post('/v1/namespaces/travel/forget', { retentionBelow: 0.5 })).body).toMatchObject({ forgotten: 3 });
+      await page.reload();
+      await expect.poll(() => page.locator('#runs tbody tr').first().innerText()).toMatch(/manual\s+0\s+3\s/);
 
       // Deleting a namespace asks first, naming it.
       await m.api.post('/v1/namespaces', { name: 'scratch' });
@@ -248,6 +267,13 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.locator('textarea[name=query]').fill('robot vacuum');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       await expect.poll(() => page.locator('#results .result').first().getAttribute('data-id')).toBe('robot');
+      // The curl command names the key's variable, never the key, and runs with it.
+      await page.getByRole('button', { name: 'Copy as curl' }).click();
+      const command = await page.locator('#curl').innerText();
+      expect(command).toContain('Authorization: Bearer $MEMBANK_API_KEY');
+      expect(command).not.toContain(reader);
+      const run = promisify(execFile)('sh', ['-c', command], { timeout: 10_000, env: { ...process.env, MEMBANK_API_KEY: reader } });
+      expect(JSON.parse((await run).stdout).results[0].id).toBe('robot');
       // ...but may not delete: the server's 403, in the dialog.
       await page.goto(`${m.url}/ui/#/`);
       await page.getByRole('button', { name: 'Delete team-a' }).click();
