@@ -282,6 +282,110 @@ describe('retrieval', () => {
     expect((await query('why', { query: question })).results[0].explain).toBeUndefined();
   });
 
+  describe('hybrid ranking does not move with the caller’s metadata schema or text format', () => {
+    const turns: [string, string][] = [
+      ['Ann', 'I adopted a grey cat from the shelter'],
+      ['Bob', 'What did you name the cat?'],
+      ['Ann', 'Her name is Luna, she sleeps all day'],
+      ['Bob', 'I went hiking in the Alps in May'],
+      ['Ann', 'Hiking sounds great, I prefer pottery classes'],
+      ['Bob', 'My bicycle needed new brakes'],
+      ['Ann', 'The pottery teacher showed us how to glaze a bowl'],
+      ['Bob', 'I cooked a huge pot of chili for the team'],
+    ];
+    const at = (i: number) => Date.UTC(2023, 4, 8 + Math.floor(i / 4), 13, 56) + i * 1000;
+    const questions = ['What pet did Ann adopt?', 'Where did Bob go hiking?', 'What does Ann make in pottery class?', 'What did Bob cook?', 'What did Ann name her cat in May?'];
+    const ranking = async (ns: string, question: string) => (await query(ns, { query: question, k: 8, include: ['explain'] })).results.map((r: { id: string; score: number }) => [r.id, r.score]);
+
+    it('dates, ids, indexes and captions in metadata change no ranking; "Name: text" ranks as text with speaker metadata', async () => {
+      await create('fmt-plain');
+      await create('fmt-rich');
+      await create('fmt-prefixed');
+      await write('fmt-plain', turns.map(([speaker, text], i) => ({ id: `t${i}`, text, timestamp: at(i), metadata: { speaker, session: 1 } })));
+      await write(
+        'fmt-rich',
+        turns.map(([speaker, text], i) => ({
+          id: `t${i}`,
+          text,
+          timestamp: at(i),
+          // Short strings that name words of the questions: none of them is who speaks.
+          metadata: { speaker, session: 1, session_date: '1:56 pm on 8 May, 2023', turn_index: i, dia_id: `D1:${i + 1}`, image_caption: 'a photo of a grey cat and a pottery bowl' },
+        })),
+      );
+      await write('fmt-prefixed', turns.map(([speaker, text], i) => ({ id: `t${i}`, text: `${speaker}: ${text}`, timestamp: at(i), metadata: { speaker, session: 1 } })));
+      await create('fmt-prefixed-only');
+      await write('fmt-prefixed-only', turns.map(([speaker, text], i) => ({ id: `t${i}`, text: `${speaker}: ${text}`, timestamp: at(i) })));
+      const parts = async (ns: string, question: string, part: string) =>
+        Object.fromEntries(
+          (await query(ns, { query: question, k: 8, include: ['explain'] })).results.map((r: { id: string; explain: Record<string, { value: number }> }) => [r.id, r.explain[part]!.value]),
+        );
+      for (const question of questions) {
+        const plain = await ranking('fmt-plain', question);
+        expect(await ranking('fmt-rich', question), question).toEqual(plain);
+        // The speaker in the text is the speaker in metadata: the same memories get the mention boost, and the
+        // same memory comes first (the embedder sees the prefix, so the rest may differ a little).
+        const prefixed = await ranking('fmt-prefixed', question);
+        expect(prefixed[0][0], question).toBe(plain[0][0]);
+        expect(await parts('fmt-prefixed', question, 'mention'), question).toEqual(await parts('fmt-plain', question, 'mention'));
+        expect(await parts('fmt-prefixed-only', question, 'mention'), question).toEqual(await parts('fmt-plain', question, 'mention'));
+      }
+    });
+
+    it('a leading "Name: " is a speaker the mention boost sees, without metadata', async () => {
+      await create('fmt-text-only');
+      await write('fmt-text-only', turns.map(([speaker, text], i) => ({ id: `t${i}`, text: `${speaker}: ${text}`, timestamp: at(i) })));
+      const results = (await query('fmt-text-only', { query: 'Where did Ann go hiking?', include: ['explain'] })).results;
+      const mention = (id: string) => results.find((r: { id: string }) => r.id === id).explain.mention.value;
+      expect(mention('t4')).toBe(1); // Ann's turn
+      expect(mention('t3')).toBe(0); // Bob's
+      expect(results[0].id).toBe('t4');
+      const off = (await query('fmt-text-only', { query: 'Where did Ann go hiking?', include: ['explain'], hybrid: { speakerPrefix: false } })).results;
+      expect(off.every((r: { explain: { mention: { value: number } } }) => r.explain.mention.value === 0)).toBe(true);
+    });
+
+    it('tagFields, a namespace setting (at creation or by PATCH, shown by GET), says which fields name who', async () => {
+      await create('owners', { hybrid: { tagFields: ['owner'] } });
+      expect((await m.api.get('/v1/namespaces/owners')).body.hybrid).toEqual({ tagFields: ['owner'] });
+      await write('owners', turns.map(([speaker, text], i) => ({ id: `t${i}`, text, timestamp: at(i), metadata: { owner: speaker, speaker: 'someone' } })));
+      const mentionOf = async (body: object = {}) =>
+        (await query('owners', { query: 'Where did Ann go hiking?', include: ['explain'], ...body })).results.find((r: { id: string }) => r.id === 't4').explain.mention.value;
+      expect(await mentionOf()).toBe(1);
+      // A query's own options override the namespace's.
+      expect(await mentionOf({ hybrid: { tagFields: ['speaker'] } })).toBe(0);
+      const patched = await m.api.call('PATCH', '/v1/namespaces/owners', { hybrid: { tagFields: ['speaker'], vectorWeight: 0.5 } });
+      expect(patched.status).toBe(200);
+      expect(patched.body.hybrid).toEqual({ tagFields: ['speaker'], vectorWeight: 0.5 });
+      expect(await mentionOf()).toBe(0);
+      const weights = (await query('owners', { query: 'Where did Ann go hiking?', include: ['explain'] })).results[0].explain;
+      expect(weights.vector.weight).toBe(0.5);
+      const bad = await m.api.call('PATCH', '/v1/namespaces/owners', { hybrid: { vectorWeight: 2 } });
+      expect(bad.status).toBe(400);
+      expect((await m.api.post('/v1/namespaces', { name: 'owners2', hybrid: { nonsense: 1 } })).status).toBe(400);
+    });
+
+    it('a question that names a time prefers memories of that time, read relative to the latest memory', async () => {
+      await create('diary', { hybrid: { timeWeight: 0.5 } });
+      // The same words each time: only the time can tell them apart.
+      await write('diary', [
+        { id: 'may', text: 'Ann baked bread', timestamp: Date.UTC(2023, 4, 14), metadata: { speaker: 'Ann' } },
+        { id: 'june', text: 'Ann baked bread', timestamp: Date.UTC(2023, 5, 20), metadata: { speaker: 'Ann' } },
+        { id: 'aug', text: 'Ann baked bread', timestamp: Date.UTC(2023, 7, 2), metadata: { speaker: 'Ann' } },
+        { id: 'oct', text: 'Ann started a pottery class', timestamp: Date.UTC(2023, 9, 20), metadata: { speaker: 'Ann' } },
+      ]);
+      const top = async (question: string) => (await query('diary', { query: question, k: 4, include: ['explain'] })).results;
+      const lastMay = await top('What did Ann bake last May?');
+      expect(lastMay[0].id).toBe('may');
+      expect(lastMay[0].explain.time).toEqual({ value: 1, weight: 0.5 });
+      expect((await top('What did Ann bake in June?'))[0].id).toBe('june');
+      expect((await top('What did Ann bake on 2 August 2023?'))[0].id).toBe('aug');
+      // No time named: no time part. Without timeWeight, no window: the three tie, and the earliest label wins.
+      expect((await top('What did Ann bake?'))[0].explain.time).toBeUndefined();
+      const off = (await query('diary', { query: 'What did Ann bake in June?', k: 4, include: ['explain'], hybrid: { timeWeight: 0 } })).results;
+      expect(off[0].explain.time).toBeUndefined();
+      expect(off.slice(0, 3).map((r: { score: number }) => r.score)).toEqual([off[0].score, off[0].score, off[0].score]);
+    });
+  });
+
   it('one query over several namespaces merges by score and names each result’s namespace', async () => {
     await create('user-ann');
     await create('shared');

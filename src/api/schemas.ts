@@ -173,6 +173,8 @@ export const patchNamespaceBody = z
     name: namespaceName.optional(),
     /** Replaces the namespace's metadata. */
     metadata: metadata.optional(),
+    /** Hybrid search defaults of the namespace: merged over those it has (a query's own options win). */
+    hybrid: z.lazy(() => hybridOverrides).optional(),
     /** Search-time settings (the graph's structure, m and efConstruction, is fixed at creation). */
     hnsw: z
       .strictObject({
@@ -181,7 +183,7 @@ export const patchNamespaceBody = z
       })
       .optional(),
   })
-  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Nothing to change: give forgetting, name, metadata or hnsw.' });
+  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Nothing to change: give forgetting, name, metadata, hybrid or hnsw.' });
 
 export const createNamespaceBody = z.strictObject({
   forgetting: forgettingSettings.optional(),
@@ -197,6 +199,8 @@ export const createNamespaceBody = z.strictObject({
       singleValued: z.array(z.string().min(1).max(200)).max(200),
     })
     .optional(),
+  /** Hybrid search defaults of the namespace (any of a query's `hybrid` options); a query's own win. */
+  hybrid: z.lazy(() => hybridOverrides).optional(),
   hnsw: z
     .strictObject({
       m: z.int().min(2).max(100).optional(),
@@ -278,9 +282,44 @@ export const hybridOptions = z.strictObject({
   tagFields: z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(128)).max(16).default(['speaker', 'user', 'author', 'name', 'role']),
   /** Share of the best adjacent memory's score added to each memory. */
   neighborWeight: z.number().min(0).max(10).default(0.4),
+  /** Whether a leading "Name: " of a memory's text counts as a tag (a speaker), as metadata `speaker` would. */
+  speakerPrefix: z.boolean().default(true),
+  /** Whether the names a query mentions stay in the text embedded for the vector side. */
+  mentionsInVector: z.boolean().default(true),
+  /** BM25 of the keyword side: term saturation and length normalization (FTS5's: 1.2 and 0.75). */
+  bm25K1: z.number().min(0).max(10).default(1.2),
+  bm25B: z.number().min(0).max(1).default(0.75),
+  /**
+   * Pseudo-relevance feedback (RM3-style) on the keyword side: the `feedbackTerms` most telling words of the
+   * best `feedbackDocs` keyword hits join the keyword query, weighing `feedbackWeight` (0 terms: off).
+   */
+  feedbackTerms: z.int().min(0).max(50).default(0),
+  feedbackDocs: z.int().min(1).max(50).default(5),
+  feedbackWeight: z.number().min(0).max(1).default(0.3),
+  /**
+   * Added, times how well a memory's time fits it, when the query names a time ("in June", "last May", "on
+   * 13 October 2023"): a soft window read relative to the latest memory (see the README).
+   */
+  timeWeight: z.number().min(0).max(10).default(0),
 });
 
 export const HYBRID_DEFAULTS: z.output<typeof hybridOptions> = hybridOptions.parse({});
+
+type Overrides<S> = { [K in keyof S]: S[K] extends z.ZodDefault<infer T> ? z.ZodOptional<T> : never };
+
+/**
+ * Hybrid options as a query or a namespace's settings give them: only those set, no defaults filled in, so
+ * that a query's options override its namespace's, which override the defaults.
+ */
+export const hybridOverrides = z.strictObject(
+  Object.fromEntries(Object.entries(hybridOptions.shape).map(([key, schema]) => [key, schema.unwrap().optional()])) as Overrides<
+    typeof hybridOptions.shape
+  >,
+);
+
+/** The options a query runs with: the defaults, then the namespace's settings, then the query's own. */
+export const effectiveHybrid = (...layers: (HybridOverrides | undefined)[]): HybridOptions =>
+  layers.some((l) => l !== undefined) ? hybridOptions.parse(Object.assign({}, ...layers)) : HYBRID_DEFAULTS;
 
 const searchFields = {
   query: nonBlank(LIMITS.maxMemoryChars).optional(),
@@ -297,7 +336,8 @@ const searchFields = {
   include: z.array(includeField).max(4).optional(),
   /** When given, must be the namespace's embedder: guards a client that embeds queries itself. */
   embedder: z.string().min(1).max(300).optional(),
-  hybrid: hybridOptions.optional(),
+  /** Over the namespace's `hybrid` settings (the first namespace's, over several), over the defaults. */
+  hybrid: hybridOverrides.optional(),
   /** Maximal marginal relevance: re-rank `fetchK` candidates trading relevance (λ) for diversity (1 − λ). */
   mmr: z.strictObject({ lambda: z.number().min(0).max(1).default(0.5), fetchK: z.int().min(1).max(LIMITS.maxK).optional() }).optional(),
   /** Drop results scoring below this. */
@@ -525,6 +565,7 @@ export type QueryInput = z.output<typeof queryBody>;
 export type MultiQueryInput = z.output<typeof multiQueryBody>;
 export type ContextInput = z.output<typeof contextBody>;
 export type HybridOptions = z.output<typeof hybridOptions>;
+export type HybridOverrides = z.output<typeof hybridOverrides>;
 export type ForgettingInput = z.output<typeof forgettingSettings>;
 export type ForgetInput = z.output<typeof forgetBody>;
 export type IncludeField = z.output<typeof includeField>;

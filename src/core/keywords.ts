@@ -18,6 +18,9 @@ const STOPWORDS = new Set(
   ).split(' '),
 );
 
+/** Whether an index token (a stem) is that of a function word. */
+export const isStopStem = (token: string): boolean => STOP_STEMS.has(token);
+
 /**
  * Words as the FTS5 unicode61 tokenizer sees them: runs of letters, digits and combining marks (everything else
  * separates), lower-cased.
@@ -38,6 +41,18 @@ export function stem(word: string): string {
 }
 
 const LATIN = /^[\p{Script=Latin}\p{M}\p{N}]+$/u;
+
+const STOP_STEMS = new Set([...STOPWORDS].map(stem));
+
+/**
+ * The speaker a text names at its start, as chat turns are often stored ("Caroline: I went to …"): one to three
+ * capitalized words, then a colon and a space; undefined when there is none.
+ */
+export function speakerPrefix(text: string): string | undefined {
+  return SPEAKER_PREFIX.exec(text)?.[1];
+}
+
+const SPEAKER_PREFIX = /^\s*(\p{Lu}[\p{L}\p{M}\p{N}'’.-]{0,30}(?: \p{Lu}[\p{L}\p{M}\p{N}'’.-]{0,30}){0,2}):\s/u;
 
 /** A text's tokens in order, stemmed: what keyword search indexes (function words included, as FTS5 does). */
 export function indexTokens(text: string): string[] {

@@ -72,6 +72,8 @@ export interface NamespaceSettings {
   /** Predicates (normalized) for which a new object supersedes the old one, e.g. lives_in, works_at. */
   facts: { singleValued: string[] };
   forgetting: ForgettingSettings;
+  /** Hybrid search options this namespace's queries default to (as the API's `hybrid` takes them); absent: none. */
+  hybrid?: Record<string, unknown>;
 }
 
 export const DEFAULT_FORGETTING: ForgettingSettings = { enabled: false, timescale: 86_400, threshold: 0.05, schedule: '0 * * * *', protect: null };

@@ -20,6 +20,7 @@ export function namespaceView(ns: NamespaceRecord) {
     hnsw: ns.hnsw,
     facts: ns.settings.facts,
     forgetting: ns.settings.forgetting,
+    hybrid: ns.settings.hybrid ?? {},
     createdAt: iso(ns.createdAt),
   };
 }

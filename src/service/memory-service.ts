@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ForgetInput, HYBRID_DEFAULTS, type IncludeField, type PatchNamespaceInput, type QueryInput } from '../api/schemas.js';
+import { effectiveHybrid, type ForgetInput, type HybridOverrides, type IncludeField, type PatchNamespaceInput, type QueryInput } from '../api/schemas.js';
 import { checkVector } from '../core/distance.js';
 import { MembankError, unwrap } from '../core/errors.js';
 import { filterFields } from '../core/table/field-index.js';
@@ -29,7 +29,7 @@ import { createGraphFiles } from './residents/graph-files.js';
 import { createIndexCache, type IndexView } from './residents/index-cache.js';
 import { autoExactThreshold } from './residents/resident.js';
 import { createScheduler } from './scheduler.js';
-import { search, type SearchHit, type SearchMode, type SearchTarget, tagPaths } from './search.js';
+import { search, type SearchHit, type SearchMode, type SearchTarget, readHybridQuery, tagPaths } from './search.js';
 import { type ChangeEvent, createWritePath } from './writes.js';
 
 export type { ChangeEvent, ForgetOutcome, IndexView, JobView };
@@ -265,13 +265,7 @@ export async function createMemoryService(options: ServiceOptions) {
       );
     }
     const mode: SearchMode = input.mode ?? (input.vector ? 'vector' : first.embedder === null ? 'keyword' : 'hybrid');
-    const hybrid = input.hybrid ?? HYBRID_DEFAULTS;
-    const vector =
-      mode === 'keyword'
-        ? undefined
-        : input.vector
-          ? unwrap(checkVector(first.space, first.dimensions, input.vector))
-          : (await embedding.embed(first, [input.query!], 'query'))[0]!;
+    const hybrid = effectiveHybrid(first.settings.hybrid as HybridOverrides | undefined, input.hybrid);
     const needs = {
       filter: input.filter,
       tagFields: mode === 'hybrid' && hybrid.mentionBoost > 0 ? tagPaths(hybrid) : [],
@@ -280,8 +274,17 @@ export async function createMemoryService(options: ServiceOptions) {
     };
     const targets: SearchTarget[] = [];
     for (const state of states) targets.push({ record: state.record, resident: await residentFor(state, needs) });
-    const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const at = now();
+    // Hybrid embeds the query without the time it names and the names it mentions: see readHybridQuery.
+    const hybridQuery = mode === 'hybrid' && input.query !== undefined ? readHybridQuery(targets, input.query, hybrid, at) : undefined;
+    const embedded = hybridQuery?.vectorText ?? input.query;
+    const vector =
+      mode === 'keyword'
+        ? undefined
+        : input.vector
+          ? unwrap(checkVector(first.space, first.dimensions, input.vector))
+          : (await embedding.embed(first, [embedded!], 'query'))[0]!;
+    const include = new Set<IncludeField>(input.include ?? ['text', 'metadata']);
     const labels = input.ids ? new Set<number>() : undefined;
     if (input.ids) for (const state of states) for (const label of await labelsOfIds(state, input.ids, at)) labels!.add(label);
     const hits = await search(store, targets, {
@@ -300,6 +303,7 @@ export async function createMemoryService(options: ServiceOptions) {
       fields: { text: include.has('text'), metadata: include.has('metadata'), vector: include.has('vector') },
       now: at,
       explain: include.has('explain'),
+      hybridQuery,
       exactThreshold: options.exactSearchThreshold === 'auto' ? autoExactThreshold(first.dimensions) : options.exactSearchThreshold,
     });
     if (input.reinforce !== false) recalls.note(hits.map((hit) => hit.memory.label));

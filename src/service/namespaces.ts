@@ -89,6 +89,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       input.forgetting !== undefined &&
         JSON.stringify(mergeForgetting(r.settings.forgetting, input.forgetting)) !== JSON.stringify(r.settings.forgetting) &&
         'forgetting',
+      input.hybrid !== undefined && JSON.stringify(input.hybrid) !== JSON.stringify(r.settings.hybrid ?? {}) && 'hybrid',
     ].filter((field): field is string => Boolean(field));
   }
 
@@ -123,6 +124,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
         ...DEFAULT_SETTINGS,
         facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) },
         forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
+        ...(input.hybrid && Object.keys(input.hybrid).length > 0 && { hybrid: input.hybrid }),
       },
     });
   }
@@ -206,6 +208,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           if (state.deleted) throw notFound(name);
           const settings = { ...state.record.settings };
           if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
+          if (patch.hybrid) settings.hybrid = { ...settings.hybrid, ...patch.hybrid };
           const renamed = patch.name !== undefined && patch.name !== name ? patch.name : undefined;
           if (renamed && (await find(renamed, true))) {
             throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${renamed}" exists already.`);
@@ -214,7 +217,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           const updated = await store.namespaces.update(state.record.id, {
             name: renamed,
             metadata: patch.metadata as Metadata | undefined,
-            settings: patch.forgetting ? settings : undefined,
+            settings: patch.forgetting || patch.hybrid ? settings : undefined,
             hnsw: hnsw as { efSearch: number; threshold: number | null } | undefined,
           });
           if (!updated) throw notFound(name);

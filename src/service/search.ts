@@ -15,9 +15,10 @@
 import type { HybridOptions } from '../api/schemas.js';
 import { distance as distanceBetween, scoreOf } from '../core/distance.js';
 import { bestNeighbor, minMax, mmr, reciprocalRankFusion, recencyBonus, type Scores, weightedFusion } from '../core/fusion.js';
-import { queryTerms, stem, words } from '../core/keywords.js';
+import { isStopStem, queryTerms, stem, words } from '../core/keywords.js';
 import type { Scope } from '../core/scope.js';
-import { mergeStats, type SlotSet } from '../core/table/index.js';
+import { type TimeWindow, timeWindow, windowValue } from '../core/time-window.js';
+import { type Bm25, idf, mergeStats, type SlotSet } from '../core/table/index.js';
 import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { MemoryFields } from '../ports/memory-store.js';
 import type { Store } from '../ports/store.js';
@@ -51,6 +52,8 @@ export interface SearchRequest {
   fields: MemoryFields;
   /** Epoch ms, for recency. */
   now: number;
+  /** Hybrid: the query as `readHybridQuery` reads it (read here when absent). */
+  hybridQuery?: HybridQuery;
   /** Whether each hit carries the parts of its score (see `Explain`). */
   explain?: boolean;
   /** Least graph search effort, and the scope size under which exact search answers (see Resident.nearest). */
@@ -184,12 +187,117 @@ export async function search(store: Store, targets: SearchTarget[], request: Sea
 }
 
 /** BM25 hits over the targets, with statistics merged over all of them so that scores compare. */
-function keywordHits(targets: SearchTarget[], scopes: (SlotSet | undefined)[], stems: string[], limit: number, now: number | undefined) {
+function keywordHits(targets: SearchTarget[], scopes: (SlotSet | undefined)[], stems: string[], limit: number, now: number | undefined, bm25?: Bm25) {
   if (stems.length === 0) return [];
   const stats = mergeStats(targets.map((t) => t.resident.table.keywordStats(stems)));
-  return targets.flatMap((target, i) =>
-    target.resident.table.keywordSearch(stems, limit, stats, scopes[i], now).map((h) => ({ target, label: h.label, score: h.score })),
+  const hits = targets.flatMap((target, i) =>
+    target.resident.table.keywordSearch(stems, limit, stats, scopes[i], now, bm25).map((h) => ({ target, label: h.label, score: h.score })),
   );
+  // Several namespaces: best first over all of them (feedback reads the best).
+  return targets.length > 1 ? hits.sort((a, b) => b.score - a.score || a.label - b.label) : hits;
+}
+
+/** The words a query may mention: those of the tag fields' values, and of the speakers texts start with. */
+function mentionable(targets: SearchTarget[], options: HybridOptions): Set<string> {
+  const tagged = new Set<string>();
+  if (options.mentionBoost === 0) return tagged;
+  const paths = tagPaths(options);
+  for (const t of targets) {
+    for (const w of t.resident.table.tagWords(paths)) tagged.add(w);
+    if (options.speakerPrefix && t.resident.table.hasKeywords) for (const w of t.resident.table.textSpeakerWords()) tagged.add(w);
+  }
+  return tagged;
+}
+
+/**
+ * The text to embed for the vector side of a hybrid query: without the names it mentions unless
+ * `mentionsInVector` (a name pulls every memory of its speaker, whatever it says); the query itself when it
+ * mentions nothing or is nothing but names.
+ */
+function vectorQueryText(targets: SearchTarget[], text: string, options: HybridOptions): string {
+  if (options.mentionsInVector || options.mentionBoost === 0) return text;
+  const tagged = mentionable(targets, options);
+  if (tagged.size === 0) return text;
+  // A mentioned word goes, with a possessive 's after it.
+  const out = text.replace(/[\p{L}\p{N}\p{M}\p{Co}]+(?:['’]s\b)?/gu, (run) => {
+    const word = words(run)[0];
+    return word !== undefined && tagged.has(word) ? '' : run;
+  });
+  const left = out.replace(/\s+/g, ' ').trim();
+  return words(left).length > 0 && left !== text ? left : text;
+}
+
+/** The words a memory is tagged with: its tag fields' values, and the speaker its text starts with. */
+function tagsOf(target: SearchTarget, label: Label, paths: string[][], options: HybridOptions): Set<string> {
+  const table = target.resident.table;
+  const tags = new Set<string>();
+  for (const path of paths) {
+    const value = table.fieldValue(label, path);
+    if (typeof value === 'string') for (const w of words(value)) tags.add(w);
+  }
+  if (options.speakerPrefix && table.hasKeywords) {
+    const speaker = table.textSpeaker(label);
+    if (speaker !== undefined) for (const w of words(speaker)) tags.add(w);
+  }
+  return tags;
+}
+
+/**
+ * Pseudo-relevance feedback (after RM3, Abdul-Jaleel et al. 2004): the terms of the best keyword hits, each
+ * weighed by its share of the hits' texts times the hit's share of their scores, times its idf (chat turns
+ * are short: without it, "really" and "great" would win); function words, the query's own terms and the
+ * names it may mention left out. The best `count`, weights scaled to at most 1.
+ */
+function feedbackTerms(
+  targets: SearchTarget[],
+  hits: { target: SearchTarget; label: Label; score: number }[],
+  exclude: Set<string>,
+  count: number,
+): { term: string; weight: number }[] {
+  const total = hits.reduce((sum, h) => sum + h.score, 0);
+  if (total <= 0) return [];
+  const mass = new Map<string, number>();
+  for (const h of hits) {
+    const { terms, length } = h.target.resident.table.keywordTerms(h.label);
+    if (length === 0) continue;
+    for (const [term, tf] of terms) {
+      if (exclude.has(term) || isStopStem(term) || /^\p{N}+$/u.test(term)) continue;
+      mass.set(term, (mass.get(term) ?? 0) + (tf / length) * (h.score / total));
+    }
+  }
+  if (mass.size === 0) return [];
+  const terms = [...mass.keys()];
+  const stats = mergeStats(targets.map((t) => t.resident.table.keywordStats(terms)));
+  const weighed = terms.map((term, i) => ({ term, weight: mass.get(term)! * idf(stats.docs, stats.df[i]!) }));
+  weighed.sort((a, b) => b.weight - a.weight || (a.term < b.term ? -1 : 1));
+  const top = weighed.slice(0, count).filter((t) => t.weight > 0);
+  const max = top[0]?.weight ?? 1;
+  return top.map((t) => ({ term: t.term, weight: t.weight / max }));
+}
+
+/** A hybrid query, read once: the time it names, its text for keywords and its text to embed. */
+export interface HybridQuery {
+  /** With `timeWeight`: the time it names, read relative to the latest memory of the targets (else now). */
+  window?: TimeWindow;
+  /** The text without the words that name the time (the window stands for them). */
+  keywordText: string;
+  /** The keyword text, without the names it mentions unless `mentionsInVector` (see vectorQueryText). */
+  vectorText: string;
+}
+
+export function readHybridQuery(targets: SearchTarget[], text: string, options: HybridOptions, now: number): HybridQuery {
+  let window: TimeWindow | undefined;
+  if (options.timeWeight > 0) {
+    let latest: number | undefined;
+    for (const t of targets) {
+      const at = t.resident.table.latestEventAt();
+      if (at !== undefined && (latest === undefined || at > latest)) latest = at;
+    }
+    window = timeWindow(text, latest ?? now);
+  }
+  const rest = window ? text.replace(window.text, ' ').replace(/\s+/g, ' ').trim() : text;
+  const keywordText = words(rest).length > 0 ? rest : text;
+  return { window, keywordText, vectorText: vectorQueryText(targets, keywordText, options) };
 }
 
 function hybrid(targets: SearchTarget[], scopes: (SlotSet | undefined)[], request: SearchRequest, candidates: number): Ranked[] {
@@ -198,12 +306,22 @@ function hybrid(targets: SearchTarget[], scopes: (SlotSet | undefined)[], reques
   const now = request.scope.visibleAt;
   const paths = tagPaths(options);
 
-  const terms = queryTerms(request.text!);
-  const tagged = new Set<string>();
-  if (options.mentionBoost > 0) for (const t of targets) for (const w of t.resident.table.tagWords(paths)) tagged.add(w);
+  const read = request.hybridQuery ?? readHybridQuery(targets, request.text!, options, request.now);
+  const terms = queryTerms(read.keywordText);
+  const tagged = mentionable(targets, options);
   const mentions = terms.filter((t) => tagged.has(t));
   const topical = terms.filter((t) => !tagged.has(t));
-  const keyword = keywordHits(targets, scopes, stemsOf(topical.length > 0 ? topical : terms), candidates, now);
+  const bm25: Bm25 = { k1: options.bm25K1, b: options.bm25B };
+  const stems = stemsOf(topical.length > 0 ? topical : terms);
+  let keyword = keywordHits(targets, scopes, stems, candidates, now, bm25);
+  if (options.feedbackTerms > 0 && keyword.length > 0) {
+    const exclude = new Set([...stems, ...[...tagged].map(stem)]);
+    const expansion = feedbackTerms(targets, keyword.slice(0, options.feedbackDocs), exclude, options.feedbackTerms);
+    if (expansion.length > 0) {
+      const weights = [...stems.map(() => 1), ...expansion.map((e) => options.feedbackWeight * e.weight)];
+      keyword = keywordHits(targets, scopes, [...stems, ...expansion.map((e) => e.term)], candidates, now, { ...bm25, weights });
+    }
+  }
 
   // Candidates, each with the target it belongs to.
   const owner = new Map<number, number>();
@@ -272,18 +390,22 @@ function hybrid(targets: SearchTarget[], scopes: (SlotSet | undefined)[], reques
     for (const [label, score] of scores) {
       let share = 0;
       if (mentions.length > 0) {
-        const table = targets[owner.get(label)!]!.resident.table;
-        const tags = new Set<string>();
-        for (const path of paths) {
-          const value = table.fieldValue(label as Label, path);
-          if (typeof value === 'string') for (const w of words(value)) tags.add(w);
-        }
+        const tags = tagsOf(targets[owner.get(label)!]!, label as Label, paths, options);
         share = mentions.filter((m) => tags.has(m)).length / mentions.length;
       }
       part(label, 'mention', share, options.mentionBoost);
       boosted.set(label, score + options.mentionBoost * share);
     }
     scores = boosted;
+  }
+  const window = read.window;
+  if (window) {
+    for (const [label, score] of scores) {
+      const at = targets[owner.get(label)!]!.resident.table.eventTimeOf(label as Label);
+      const value = at === undefined ? 0 : windowValue(window, at);
+      part(label, 'time', value, options.timeWeight);
+      scores.set(label, score + options.timeWeight * value);
+    }
   }
   const best = bestNeighbor(scores, adjacent);
   scores = new Map([...scores].map(([label, score]) => [label, score + options.neighborWeight * (best.get(label) ?? 0)]));

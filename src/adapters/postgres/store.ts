@@ -48,7 +48,8 @@ export interface PostgresStore extends Store {
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const db = createPostgresDatabase(options);
   try {
-    options.onMigrated?.(await migratePostgres(db));
+    const outcome = await migratePostgres(db);
+    options.onMigrated?.(outcome);
   } catch (error) {
     await db.close(0);
     throw error;

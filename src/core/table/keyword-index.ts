@@ -4,11 +4,18 @@
  * floored at 1e-6), over stemmed tokens (see `indexTokens`), so that rankings are the same whichever store
  * holds the texts. Statistics are per namespace; a search over several namespaces sums them.
  */
-import { indexTokens } from '../keywords.js';
+import { indexTokens, speakerPrefix } from '../keywords.js';
 import type { SlotSet } from './slot-set.js';
 
-const K1 = 1.2;
-const B = 0.75;
+/** BM25's parameters: FTS5's by default; a query's terms may carry weights (feedback terms weigh less). */
+export interface Bm25 {
+  k1: number;
+  b: number;
+  /** Per term, in the order of the terms; 1 each when absent. */
+  weights?: number[];
+}
+
+export const FTS5_BM25: Bm25 = { k1: 1.2, b: 0.75 };
 
 /** Corpus statistics for a set of terms: what idf and length normalization need. */
 export interface TermStats {
@@ -38,6 +45,9 @@ export class KeywordIndex {
   private readonly postings = new Map<string, Map<number, number>>();
   private readonly docTerms: (string[] | undefined)[] = [];
   private readonly docLength: number[] = [];
+  /** The speaker each slot's text names at its start ("Caroline: …"), and how many texts name each. */
+  private readonly speakerAt: (string | undefined)[] = [];
+  private readonly speakerCount = new Map<string, number>();
   private docs = 0;
   private tokens = 0;
   private entries = 0;
@@ -63,6 +73,11 @@ export class KeywordIndex {
     this.docLength[slot] = tokens.length;
     this.docs++;
     this.tokens += tokens.length;
+    const speaker = text ? speakerPrefix(text) : undefined;
+    if (speaker !== undefined) {
+      this.speakerAt[slot] = speaker;
+      this.speakerCount.set(speaker, (this.speakerCount.get(speaker) ?? 0) + 1);
+    }
   }
 
   clear(slot: number): void {
@@ -78,6 +93,23 @@ export class KeywordIndex {
     this.tokens -= this.docLength[slot]!;
     this.docTerms[slot] = undefined;
     this.docLength[slot] = 0;
+    const speaker = this.speakerAt[slot];
+    if (speaker !== undefined) {
+      const left = this.speakerCount.get(speaker)! - 1;
+      if (left === 0) this.speakerCount.delete(speaker);
+      else this.speakerCount.set(speaker, left);
+      this.speakerAt[slot] = undefined;
+    }
+  }
+
+  /** The speaker a slot's text names at its start, if any. */
+  speakerOf(slot: number): string | undefined {
+    return this.speakerAt[slot];
+  }
+
+  /** The distinct speakers the texts name at their start. */
+  speakers(): Iterable<string> {
+    return this.speakerCount.keys();
   }
 
   stats(terms: string[]): TermStats {
@@ -96,24 +128,32 @@ export class KeywordIndex {
     within?: SlotSet,
     accept?: (slot: number) => boolean,
     order: (slot: number) => number = (slot) => slot,
+    bm25: Bm25 = FTS5_BM25,
   ): { slot: number; score: number }[] {
     if (limit <= 0 || terms.length === 0 || stats.docs === 0) return [];
     const averageLength = stats.tokens / stats.docs || 1;
+    const { k1, b } = bm25;
     const scores = new Map<number, number>();
     terms.forEach((term, i) => {
       const posting = this.postings.get(term);
       if (!posting) return;
-      const weight = idf(stats.docs, stats.df[i]!);
+      const weight = idf(stats.docs, stats.df[i]!) * (bm25.weights?.[i] ?? 1);
       for (const [slot, tf] of posting) {
         if (within && !within.has(slot)) continue;
         if (accept && !accept(slot)) continue;
-        const norm = K1 * (1 - B + (B * this.docLength[slot]!) / averageLength);
-        scores.set(slot, (scores.get(slot) ?? 0) + (weight * tf * (K1 + 1)) / (tf + norm));
+        const norm = k1 * (1 - b + (b * this.docLength[slot]!) / averageLength);
+        scores.set(slot, (scores.get(slot) ?? 0) + (weight * tf * (k1 + 1)) / (tf + norm));
       }
     });
     const ranked = [...scores].map(([slot, score]) => ({ slot, score }));
     ranked.sort((a, b) => b.score - a.score || order(a.slot) - order(b.slot));
     return ranked.slice(0, limit);
+  }
+
+  /** A slot's indexed terms with their counts, and its length in tokens (for pseudo-relevance feedback). */
+  termsOf(slot: number): { terms: [string, number][]; length: number } {
+    const terms = this.docTerms[slot] ?? [];
+    return { terms: terms.map((t) => [t, this.postings.get(t)!.get(slot)!]), length: this.docLength[slot] ?? 0 };
   }
 
   /** Bytes held, estimated: a posting entry (~40 bytes), the per-document term lists and the term map. */

@@ -11,7 +11,7 @@ import type { Scope } from '../scope.js';
 import type { Label, Metadata, Neighbor } from '../types.js';
 import { evaluateFilter, FieldPostings, fieldKey, filterFields, scalarAt } from './field-index.js';
 import { FlatIndex, type FlatShape } from './flat-index.js';
-import { KeywordIndex, type TermStats } from './keyword-index.js';
+import { type Bm25, KeywordIndex, type TermStats } from './keyword-index.js';
 import { collect, intersect, type SlotSet, sparse } from './slot-set.js';
 import { matchesText } from '../text-filter.js';
 
@@ -267,11 +267,49 @@ export class MemoryTable {
   }
 
   /** BM25 over the memories in scope and visible at `now`, best first (ties by label). Needs the keyword index. */
-  keywordSearch(terms: string[], limit: number, stats: TermStats, within: SlotSet | undefined, now: number | undefined): { label: Label; score: number }[] {
+  keywordSearch(
+    terms: string[],
+    limit: number,
+    stats: TermStats,
+    within: SlotSet | undefined,
+    now: number | undefined,
+    bm25?: Bm25,
+  ): { label: Label; score: number }[] {
     const check = this.expiring > 0 && now !== undefined;
     return this.keywords!
-      .search(terms, limit, stats, within, check ? (slot) => this.expiresAt[slot]! > now : undefined, (slot) => this.flat.labelAt(slot))
+      .search(terms, limit, stats, within, check ? (slot) => this.expiresAt[slot]! > now : undefined, (slot) => this.flat.labelAt(slot), bm25)
       .map(({ slot, score }) => ({ label: this.flat.labelAt(slot), score }));
+  }
+
+  /** A memory's event time (epoch ms), or undefined. */
+  eventTimeOf(label: Label): number | undefined {
+    const slot = this.flat.slotOf(label);
+    return slot === undefined ? undefined : this.eventAt[slot];
+  }
+
+  /** The latest event time of any memory (epoch ms), or undefined when there is none. */
+  latestEventAt(): number | undefined {
+    const slot = this.timeline[this.timeline.length - 1];
+    return slot === undefined ? undefined : this.eventAt[slot];
+  }
+
+  /** The speaker a memory's text names at its start ("Caroline: …"; needs the keyword index). */
+  textSpeaker(label: Label): string | undefined {
+    const slot = this.flat.slotOf(label);
+    return slot === undefined ? undefined : this.keywords?.speakerOf(slot);
+  }
+
+  /** The words of the speakers the texts name at their start (needs the keyword index). */
+  textSpeakerWords(): Set<string> {
+    const out = new Set<string>();
+    for (const speaker of this.keywords?.speakers() ?? []) for (const w of words(speaker)) out.add(w);
+    return out;
+  }
+
+  /** A memory's indexed terms with their counts, and its length (needs the keyword index). */
+  keywordTerms(label: Label): { terms: [string, number][]; length: number } {
+    const slot = this.flat.slotOf(label);
+    return slot === undefined ? { terms: [], length: 0 } : this.keywords!.termsOf(slot);
   }
 
   /**
