@@ -54,8 +54,8 @@ async function route() {
   } catch (error) {
     if (ctx.alive()) showError(view.appendChild(h('div', { class: 'slot' })), error);
   }
-  // After a navigation (not the first load), focus goes to the new page for keyboard and screen readers.
-  if (ctx.alive() && document.activeElement === document.body && history.length > 1) main.focus({ preventScroll: true });
+  // The link that led here went with the old page: focus goes to the new one (keyboard, screen readers).
+  if (ctx.alive() && document.activeElement === document.body) main.focus({ preventScroll: true });
 }
 
 function renderTabs(ns, section) {

@@ -15,7 +15,7 @@ export async function renderSearch(view, [ns]) {
   const after = h('input', { type: 'text', name: 'after', placeholder: '2026-05-01 or epoch ms' });
   const before = h('input', { type: 'text', name: 'before', placeholder: '2026-06-01T00:00:00Z' });
   const mmr = h('input', { type: 'checkbox', name: 'mmr' });
-  const lambda = h('input', { type: 'number', name: 'lambda', min: 0, max: 1, step: 0.05, value: 0.5 });
+  const lambda = h('input', { type: 'number', name: 'lambda', min: 0, max: 1, step: 0.05, value: 0.5, 'aria-label': 'MMR λ: relevance (1) against diversity (0)' });
   const minScore = h('input', { type: 'number', name: 'minScore', step: 'any' });
   const reinforce = h('input', { type: 'checkbox', name: 'reinforce' });
   const submit = h('button', { type: 'submit' }, 'Search');
@@ -51,7 +51,7 @@ export async function renderSearch(view, [ns]) {
     field('After', after, 'Event time, inclusive'),
     field('Before', before, 'Event time, exclusive'),
     field('Min score', minScore),
-    h('div', { class: 'field' }, h('label', { class: 'check' }, mmr, 'MMR (diversity)'), field('λ', lambda)),
+    h('div', { class: 'field' }, h('label', { class: 'check label' }, mmr, 'MMR (diversity), λ'), lambda),
     h('label', { class: 'check' }, reinforce, 'Count results as recalls'),
     h('div', { class: 'wide' }, field('Filter (Where, JSON)', filter), filterStatus),
     h('div', { class: 'actions wide' }, submit, curlButton),
@@ -159,21 +159,26 @@ function showResults(slot, ns, results, words, explained) {
           ),
           r.text !== undefined && r.text !== null && h('p', { class: 'text' }, highlight(r.text, words)),
           r.metadata && Object.keys(r.metadata).length > 0 && h('code', { class: 'metadata' }, JSON.stringify(r.metadata)),
-          r.explain && explainTable(r.explain),
+          r.explain && explainTable(r.explain, i === 0),
         ),
       ),
     ),
   );
 }
 
-/** `{<component>: {value, weight}, …, score}`: each part, and what it adds. */
-function explainTable(explain) {
+/**
+ * `{<component>: {value, weight}, …, score}`: the sum in one line (the parts that add something), and each
+ * part's value and weight in a table, open for the first result.
+ */
+function explainTable(explain, open) {
   const parts = Object.entries(explain).filter(([name, part]) => name !== 'score' && part && typeof part === 'object');
   const rows = parts.map(([name, part]) => ({ name, ...part }));
+  const adding = rows.filter((p) => typeof p.value === 'number' && typeof p.weight === 'number' && p.value * p.weight !== 0);
+  const sum = adding.length === 0 ? 'no component adds anything, score' : `${adding.map((p) => `${fmtNumber(p.value * p.weight, 3)} ${p.name}`).join(' + ')} =`;
   return h(
     'details',
-    { class: 'explain-box', open: true },
-    h('summary', {}, 'Why it ranked'),
+    { class: 'explain-box', open },
+    h('summary', {}, 'Why it ranked: ', h('span', { class: 'mono' }, `${sum} ${fmtNumber(explain.score ?? 0, 3)}`)),
     table(
       [
         ['component', (p) => p.name],
