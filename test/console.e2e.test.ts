@@ -110,6 +110,18 @@ describe.skipIf(!present)('web console in chromium', () => {
       const answer = JSON.parse((await promisify(execFile)('sh', ['-c', command], { timeout: 10_000 })).stdout);
       expect(answer.results.map((r: { id: string }) => r.id)).toEqual(['robot', 'garden']);
 
+      // Hybrid options go as they are; what the server refuses, it says.
+      await page.getByText('Hybrid options').click();
+      const hybrid = page.locator('textarea[name=hybrid]');
+      await hybrid.fill('{"vectorWeight": 2}');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const tooHeavy = (await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', hybrid: { vectorWeight: 2 } })).body.error.message;
+      await expect.poll(() => page.locator('#search-form .error .message').textContent()).toBe(tooHeavy);
+      await hybrid.fill('{"vectorWeight": 1}');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await expect.poll(() => first.locator('table.explain tbody tr').first().innerText()).toMatch(/^vector\s+\S+\s+1\s/);
+      await hybrid.fill('');
+
       // A vector as the query: the memory's own vector finds it first, at distance 0.
       const { vector } = (await m.api.get('/v1/namespaces/travel/memories/lisbon?include=vector')).body;
       await filter.fill('');

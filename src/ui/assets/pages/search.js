@@ -11,6 +11,7 @@ export async function renderSearch(view, [ns]) {
   const mode = h('select', { name: 'mode' }, h('option', { value: '' }, 'default'), ['hybrid', 'keyword', 'vector'].map((m) => h('option', { value: m }, m)));
   const k = h('input', { type: 'number', name: 'k', min: 1, max: 1000, value: 10 });
   const filter = h('textarea', { name: 'filter', rows: 3, spellcheck: 'false', placeholder: '{"speaker": "Ana", "year": {"$gte": 2024}}' });
+  const hybrid = h('textarea', { name: 'hybrid', rows: 2, spellcheck: 'false', placeholder: '{"vectorWeight": 0.5, "fusion": "rrf"}' });
   const filterStatus = h('div', { class: 'hint', 'aria-live': 'polite', id: 'filter-status' });
   const after = h('input', { type: 'text', name: 'after', placeholder: '2026-05-01 or epoch ms' });
   const before = h('input', { type: 'text', name: 'before', placeholder: '2026-06-01T00:00:00Z' });
@@ -38,6 +39,8 @@ export async function renderSearch(view, [ns]) {
     if (before.value.trim()) body.before = before.value.trim();
     if (mmr.checked) body.mmr = { lambda: Number(lambda.value) };
     if (minScore.value !== '') body.minScore = Number(minScore.value);
+    const options = parseJsonField(hybrid.value, 'The hybrid options');
+    if (options !== undefined) body.hybrid = options;
     return body;
   };
 
@@ -54,6 +57,7 @@ export async function renderSearch(view, [ns]) {
     h('div', { class: 'field' }, h('label', { class: 'check label' }, mmr, 'MMR (diversity), λ'), lambda),
     h('label', { class: 'check' }, reinforce, 'Count results as recalls'),
     h('div', { class: 'wide' }, field('Filter (Where, JSON)', filter), filterStatus),
+    h('details', { class: 'wide' }, h('summary', {}, 'Hybrid options'), field('hybrid (JSON: fusion, vectorWeight, mentionBoost, neighborWeight, …)', hybrid, 'Over the namespace’s own; the server says what it refuses.')),
     h('div', { class: 'actions wide' }, submit, curlButton),
     h('div', { class: 'wide' }, errors, curlOut),
   );
