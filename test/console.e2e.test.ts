@@ -26,6 +26,9 @@ function watch(page: Page): string[] {
   return errors;
 }
 
+/** Waits for the page: a loaded machine (CI, or two cores shared) may take seconds where a laptop takes milliseconds. */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+
 async function fitsWidth(page: Page): Promise<void> {
   // Strings, not functions: they run in the page, whose globals (document, window) this program does not type.
   const { scroll, inner } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })')) as { scroll: number; inner: number };
@@ -67,14 +70,14 @@ describe.skipIf(!present)('web console in chromium', () => {
       await seed(m.url, 'travel');
       await page.reload();
       const row = page.locator('#namespaces tbody tr', { hasText: 'travel' });
-      await expect.poll(() => row.locator('td').nth(3).innerText()).toBe(String(MEMORIES.length));
+      await poll(() => row.locator('td').nth(3).innerText()).toBe(String(MEMORIES.length));
       expect(await row.locator('.index-state').innerText()).toMatch(/\d+ elements · 0 deleted/);
       await shot(page, 'namespaces');
 
       // The playground: keyboard only (Ctrl+Enter searches), top result with its score's parts.
       await row.getByRole('link', { name: 'travel', exact: true }).click();
       const query = page.locator('textarea[name=query]');
-      await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('name')")).toBe('query');
+      await poll(() => page.evaluate("document.activeElement?.getAttribute('name')")).toBe('query');
       await page.keyboard.type('robot vacuum');
       await page.keyboard.press('Control+Enter');
       const first = page.locator('#results .result').first();
@@ -95,12 +98,12 @@ describe.skipIf(!present)('web console in chromium', () => {
       const filter = page.locator('textarea[name=filter]');
       await filter.fill('{"topic": {"$bogus": 1}}');
       const refused = (await m.api.post('/v1/namespaces/travel/query', { query: 'x', filter: { topic: { $bogus: 1 } } })).body.error.message;
-      await expect.poll(() => page.locator('#filter-status .error .message').textContent()).toBe(refused);
+      await poll(() => page.locator('#filter-status .error .message').textContent()).toBe(refused);
       await filter.fill('{"topic": "home"}');
       await page.getByText('The server accepts this filter.').waitFor();
       await query.fill('robot vacuum');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('#results .result').evaluateAll((items) => items.map((i) => i.getAttribute('data-id')))).toEqual(['robot', 'garden']);
+      await poll(() => page.locator('#results .result').evaluateAll((items) => items.map((i) => i.getAttribute('data-id')))).toEqual(['robot', 'garden']);
 
       // Copy as curl: the command runs, and answers what the page showed.
       await page.getByRole('button', { name: 'Copy as curl' }).click();
@@ -116,10 +119,10 @@ describe.skipIf(!present)('web console in chromium', () => {
       await hybrid.fill('{"vectorWeight": 2}');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       const tooHeavy = (await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', hybrid: { vectorWeight: 2 } })).body.error.message;
-      await expect.poll(() => page.locator('#search-form .error .message').textContent()).toBe(tooHeavy);
+      await poll(() => page.locator('#search-form .error .message').textContent()).toBe(tooHeavy);
       await hybrid.fill('{"vectorWeight": 1}');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => first.locator('table.explain tbody tr').first().innerText()).toMatch(/^vector\s+\S+\s+1\s/);
+      await poll(() => first.locator('table.explain tbody tr').first().innerText()).toMatch(/^vector\s+\S+\s+1\s/);
       await hybrid.fill('');
 
       // A vector as the query: the memory's own vector finds it first, at distance 0.
@@ -127,12 +130,12 @@ describe.skipIf(!present)('web console in chromium', () => {
       await filter.fill('');
       await query.fill(JSON.stringify(vector));
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => first.getAttribute('data-id')).toBe('lisbon');
+      await poll(() => first.getAttribute('data-id')).toBe('lisbon');
       expect(Number((await first.locator('.distance').innerText()).split(' ')[1])).toBeLessThan(1e-3);
 
       // A memory: its retention now and its curve, with the recall marked.
       await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', k: 1 });
-      await expect.poll(async () => (await m.api.get('/v1/namespaces/travel/memories/robot')).body.recallCount, { timeout: 5000 }).toBe(1);
+      await poll(async () => (await m.api.get('/v1/namespaces/travel/memories/robot')).body.recallCount).toBe(1);
       await page.getByRole('link', { name: 'Memories', exact: true }).click();
       await page.locator('#memories').getByRole('link', { name: 'robot', exact: true }).click();
       await page.locator('svg.retention').waitFor();
@@ -149,11 +152,11 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.goto(`${m.url}/ui/#/ns/travel/memories/pasta`);
       await page.locator('textarea[name=text]').fill('Bob cooks fresh pasta on Saturdays.');
       await page.getByRole('button', { name: 'Save' }).click();
-      await expect.poll(() => page.locator('#memory-text').innerText()).toBe('Bob cooks fresh pasta on Saturdays.');
+      await poll(() => page.locator('#memory-text').innerText()).toBe('Bob cooks fresh pasta on Saturdays.');
       expect((await m.api.get('/v1/namespaces/travel/memories/pasta')).body.text).toBe('Bob cooks fresh pasta on Saturdays.');
       // Its history, on a server that keeps one (GET …/history); none is shown where the route does not exist.
       if ((await m.api.get('/v1/namespaces/travel/memories/pasta/history')).status === 200) {
-        await expect.poll(() => page.locator('#history').innerText()).toContain('Bob cooks fresh pasta on Sundays');
+        await poll(() => page.locator('#history').innerText()).toContain('Bob cooks fresh pasta on Sundays');
       } else {
         expect(await page.locator('#history').innerText()).toBe('');
       }
@@ -204,7 +207,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       // A real run (through the API) is listed among the recent runs.
       expect((await m.api.post('/v1/namespaces/travel/forget', { retentionBelow: 0.5 })).body).toMatchObject({ forgotten: 3 });
       await page.reload();
-      await expect.poll(() => page.locator('#runs tbody tr').first().innerText()).toMatch(/manual\s+0\s+3\s/);
+      await poll(() => page.locator('#runs tbody tr').first().innerText()).toMatch(/manual\s+0\s+3\s/);
 
       // Deleting a namespace asks first, naming it.
       await m.api.post('/v1/namespaces', { name: 'scratch' });
@@ -213,14 +216,14 @@ describe.skipIf(!present)('web console in chromium', () => {
       const ask = page.getByRole('dialog', { name: 'Delete namespace' });
       expect(await ask.innerText()).toContain('Delete namespace "scratch"?');
       await ask.getByRole('button', { name: 'Delete scratch' }).click();
-      await expect.poll(() => page.locator('#namespaces').innerText()).not.toContain('scratch');
+      await poll(() => page.locator('#namespaces').innerText()).not.toContain('scratch');
       expect((await m.api.get('/v1/namespaces/scratch')).status).toBe(404);
 
       // The server's errors, as it put them.
       await page.goto(`${m.url}/ui/#/ns/nowhere/search`);
       await page.locator('textarea[name=query]').fill('anything');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "nowhere" does not exist.');
+      await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "nowhere" does not exist.');
 
       // A phone-width window: nothing scrolls sideways.
       await page.setViewportSize({ width: 375, height: 800 });
@@ -266,7 +269,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await dialog.innerText()).toContain(missing);
       await dialog.locator('input[name=key]').fill('mbk_not-a-key');
       await dialog.getByRole('button', { name: 'Use key' }).click();
-      await expect.poll(() => dialog.innerText()).toContain('The API key is not valid');
+      await poll(() => dialog.innerText()).toContain('The API key is not valid');
       await dialog.locator('input[name=key]').fill(reader);
       await dialog.getByRole('button', { name: 'Use key' }).click();
       await page.locator('#namespaces').getByRole('link', { name: 'team-a' }).waitFor();
@@ -278,7 +281,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.goto(`${m.url}/ui/#/ns/team-a/search`);
       await page.locator('textarea[name=query]').fill('robot vacuum');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('#results .result').first().getAttribute('data-id')).toBe('robot');
+      await poll(() => page.locator('#results .result').first().getAttribute('data-id')).toBe('robot');
       // The curl command names the key's variable, never the key, and runs with it.
       await page.getByRole('button', { name: 'Copy as curl' }).click();
       const command = await page.locator('#curl').innerText();
@@ -291,12 +294,12 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.getByRole('button', { name: 'Delete team-a' }).click();
       const ask = page.getByRole('dialog', { name: 'Delete namespace' });
       await ask.getByRole('button', { name: 'Delete team-a' }).click();
-      await expect.poll(() => ask.locator('.error').innerText()).toBe('403 FORBIDDEN This route needs a admin key; this one is read.');
+      await poll(() => ask.locator('.error').innerText()).toBe('403 FORBIDDEN This route needs a admin key; this one is read.');
       await page.keyboard.press('Escape');
-      await expect.poll(() => ask.count()).toBe(0);
+      await poll(() => ask.count()).toBe(0);
       // A namespace outside the key's patterns does not exist, for this key.
       await page.goto(`${m.url}/ui/#/ns/private/memories`);
-      await expect.poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
+      await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
       expect(errors).toEqual([]);
       await page.close();
     });
