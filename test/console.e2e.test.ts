@@ -145,6 +145,8 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(curves).toHaveLength(2); // before the recall, and since
       for (const d of curves) expect(d.split('L').length).toBeGreaterThan(100);
       expect(await page.locator('svg.retention circle.recall').count()).toBe(1);
+      // "Now" on the curve is the server's: the point sits at the retention the server computed.
+      expect(await page.locator('svg.retention circle.now-point title').textContent()).toBe(`now: ${memory.retention.toFixed(3)}`);
       expect(await page.locator('svg.retention line.threshold').count()).toBe(1);
       await shot(page, 'memory');
 

@@ -2,6 +2,7 @@
 // keeps one), and edit and delete.
 import { ApiError, del, get, nsPath, patch } from '../api.js';
 import { retentionChart } from '../charts.js';
+import { secondsUntil } from '../retention.js';
 import { field, fmtNumber, fmtTime, h, json, nsHref, table } from '../dom.js';
 import { busy, confirmDialog, parseJsonField, showError } from '../widgets.js';
 
@@ -57,7 +58,7 @@ export async function renderMemory(view, [ns, id], ctx) {
   const [memory, namespace] = await Promise.all([get(nsPath(ns, 'memories', id)), get(nsPath(ns))]);
   if (!ctx.alive()) return;
   const forgetting = namespace.forgetting;
-  const { svg, forgetAt } = retentionChart(memory, forgetting);
+  const { svg, forgetAt } = retentionChart(memory, forgetting, serverNow(memory, forgetting.timescale));
   view.append(
     h('h1', {}, 'Memory ', h('code', {}, memory.id)),
     h('p', {}, h('a', { href: nsHref(ns, 'memories') }, `← memories of ${ns}`)),
@@ -93,6 +94,16 @@ export async function renderMemory(view, [ns, id], ctx) {
   const history = h('section', { id: 'history' });
   view.append(history, editor(ns, memory, ctx));
   await showHistory(history, ns, id);
+}
+
+/**
+ * The server's clock when it answered, read back from the retention it computed (the curve's inverse), so the
+ * plot's "now" is the server's even when this machine's clock is not.
+ */
+function serverNow(memory, timescale) {
+  const touched = Date.parse(memory.lastRecalledAt ?? memory.createdAt);
+  if (!(memory.retention > 0 && memory.retention <= 1)) return Date.now();
+  return touched + secondsUntil(memory.retention, memory.strength, timescale) * 1000;
 }
 
 /** GET …/memories/:id/history, on servers that keep a memory's history; nothing on those that do not. */
