@@ -227,6 +227,9 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.getByRole('button', { name: 'Search', exact: true }).click();
       await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "nowhere" does not exist.');
 
+      await page.goto(`${m.url}/ui/#/no/such/page`);
+      await page.getByRole('heading', { name: 'Not found' }).waitFor();
+
       // A phone-width window: nothing scrolls sideways.
       await page.setViewportSize({ width: 375, height: 800 });
       for (const hash of ['#/', '#/ns/travel/search', '#/ns/travel/memories/robot', '#/ns/travel/facts/Ana', '#/ns/travel/forgetting']) {
