@@ -76,6 +76,7 @@ export async function renderMemory(view, [ns, id], ctx) {
         ['strength', fmtNumber(memory.strength, 2)],
         ['recalls', `${memory.recallCount}${memory.lastRecalledAt ? `, last ${fmtTime(memory.lastRecalledAt)}` : ''}`],
         ['expires', fmtTime(memory.expiresAt)],
+        memory.pinned !== undefined && ['pinned', memory.pinned ? 'yes: never forgotten by retention or a policy' : 'no'],
         ['retention now', h('strong', { id: 'retention-now' }, fmtNumber(memory.retention, 4))],
         ['falls below the threshold', `${fmtTime(forgetAt)}${forgetting.enabled ? '' : ' (forgetting is off in this namespace)'}`],
       ]
@@ -146,10 +147,20 @@ function detailsOf(event) {
 function editor(ns, memory, ctx) {
   const text = h('textarea', { name: 'text', rows: 4 }, memory.text ?? '');
   const metadata = h('textarea', { name: 'metadata', rows: 4, spellcheck: 'false' }, json(memory.metadata));
+  // On servers with pinned memories (the field is in the answer).
+  const pinned = memory.pinned === undefined ? undefined : h('input', { type: 'checkbox', name: 'pinned', checked: memory.pinned });
   const save = h('button', { type: 'submit' }, 'Save');
   const remove = h('button', { type: 'button', class: 'danger' }, 'Delete…');
   const errors = h('div', { class: 'slot' });
-  const form = h('form', { 'aria-label': 'Edit memory' }, field('Text', text), field('Metadata (JSON object)', metadata), errors, h('div', { class: 'actions' }, save, remove));
+  const form = h(
+    'form',
+    { 'aria-label': 'Edit memory' },
+    field('Text', text),
+    field('Metadata (JSON object)', metadata),
+    pinned && h('label', { class: 'check' }, pinned, 'Pinned (never forgotten by retention or a policy)'),
+    errors,
+    h('div', { class: 'actions' }, save, remove),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(save, errors, async () => {
@@ -157,6 +168,7 @@ function editor(ns, memory, ctx) {
       if (text.value !== (memory.text ?? '')) change.text = text.value;
       const meta = parseJsonField(metadata.value, 'Metadata') ?? {};
       if (JSON.stringify(meta) !== JSON.stringify(memory.metadata)) change.metadata = meta;
+      if (pinned && pinned.checked !== memory.pinned) change.pinned = pinned.checked;
       if (Object.keys(change).length === 0) throw new Error('Nothing changed.');
       await patch(nsPath(ns, 'memories', memory.id), change);
       ctx.rerender();
