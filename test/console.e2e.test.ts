@@ -86,12 +86,13 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await first.locator('mark').allInnerTexts()).toEqual(['robot', 'vacuum']);
       const api = (await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', include: ['explain'], reinforce: false })).body.results[0];
       expect(await first.locator('.score').innerText()).toBe(`score ${api.score.toFixed(4)}`);
-      const components = Object.keys(api.explain ?? {}).filter((name) => name !== 'score');
-      if (components.length > 0) {
-        const shown = await first.locator('table.explain tbody tr td:first-child').allInnerTexts();
-        expect(shown).toEqual([...components, 'score']);
-        expect(shown).toEqual(expect.arrayContaining(['vector', 'keyword']));
-      }
+      const components = Object.keys(api.explain).filter((name) => name !== 'score');
+      expect(components).toEqual(expect.arrayContaining(['vector', 'keyword']));
+      expect(await first.locator('table.explain tbody tr td:first-child').allInnerTexts()).toEqual([...components, 'score']);
+      // The summary line: what each component adds (value × weight), those that add something, summed.
+      const adds = components.map((name) => [name, api.explain[name].value * api.explain[name].weight] as const).filter(([, x]) => x !== 0);
+      const sum = adds.map(([name, x]) => `${Number.isInteger(x) ? x : x.toFixed(3)} ${name}`).join(' + ');
+      expect(await first.locator('.explain-box summary').innerText()).toBe(`Why it ranked: ${sum} = ${api.score.toFixed(3)}`);
       await shot(page, 'search');
 
       // The filter editor shows the server's own verdict.

@@ -44,7 +44,6 @@ export async function renderSearch(view, [ns]) {
     return body;
   };
 
-  let explained = true;
   const form = h(
     'form',
     { class: 'grid', 'aria-label': 'Search', id: 'search-form' },
@@ -65,16 +64,8 @@ export async function renderSearch(view, [ns]) {
   const search = () =>
     busy(submit, errors, async () => {
       const body = request();
-      let answer;
-      try {
-        answer = await post(nsPath(ns, 'query'), explained ? body : { ...body, include: ['text', 'metadata'] });
-      } catch (error) {
-        // A server from before score explanations: search without, and say so.
-        if (!(explained && error instanceof ApiError && error.status === 400 && /include/.test(JSON.stringify(error.details ?? error.message)))) throw error;
-        explained = false;
-        answer = await post(nsPath(ns, 'query'), { ...body, include: ['text', 'metadata'] });
-      }
-      showResults(results, ns, answer.results, queryWords(body.query ?? ''), explained);
+      const answer = await post(nsPath(ns, 'query'), body);
+      showResults(results, ns, answer.results, queryWords(body.query ?? ''));
     });
 
   form.addEventListener('submit', (event) => {
@@ -139,12 +130,11 @@ async function checkFilter(ns, text, status) {
   }
 }
 
-function showResults(slot, ns, results, words, explained) {
+function showResults(slot, ns, results, words) {
   if (results.length === 0) return slot.replaceChildren(h('p', { class: 'muted' }, 'No results.'));
   fill(
     slot,
     h('h2', {}, `${results.length} result${results.length === 1 ? '' : 's'}`),
-    !explained && h('p', { class: 'muted' }, 'This server does not explain scores (include: ["explain"]): scores only.'),
     h(
       'ol',
       { class: 'results' },
