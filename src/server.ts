@@ -151,7 +151,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   // key to call the API with.
   const root = express();
   root.disable('x-powered-by');
-  root.use('/ui', createConsoleRouter());
+  root.use('/ui', createConsoleRouter({ logger }));
   root.use(app);
   const chroma =
     config.chromaPort === undefined
