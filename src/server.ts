@@ -136,7 +136,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
-  const api = createApp({
+  const app = createApp({
     service,
     facts,
     context,
@@ -151,8 +151,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   // key to call the API with.
   const root = express();
   root.disable('x-powered-by');
-  root.use('/ui', createConsoleRouter());
-  root.use(api);
+  root.use('/ui', createConsoleRouter({ logger }));
+  root.use(app);
   const chroma =
     config.chromaPort === undefined
       ? undefined
