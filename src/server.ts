@@ -151,7 +151,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   await webhooks.start();
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
   const shutdown = new AbortController();
-  const api = createApp({
+  const app = createApp({
     service,
     facts,
     context,
@@ -168,8 +168,8 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
   // key to call the API with.
   const root = express();
   root.disable('x-powered-by');
-  root.use('/ui', createConsoleRouter());
-  root.use(api);
+  root.use('/ui', createConsoleRouter({ logger }));
+  root.use(app);
   const chroma =
     config.chromaPort === undefined
       ? undefined
