@@ -140,8 +140,8 @@ export function createWebhooks(options: WebhookOptions) {
       }
       failure = `answered ${status}`;
     } catch (error) {
-      // Stopping is not the target's failure: the delivery is made again after the restart.
-      if (closing.signal.aborted) return;
+      // Stopping is not the target's failure: the claim is let go, and the delivery is made again after the restart.
+      if (closing.signal.aborted) return store.webhooks.delivered(hook.id, ns.id, from, now());
       failure = error instanceof Error ? error.message : String(error);
     }
     const at = now();
