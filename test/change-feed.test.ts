@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MembankClient } from '../src/client/index.js';
 import { type Running, startMembank, tempDir } from './helpers.js';
 
 /** Reads Server-Sent Events from a response until `count` events came (or the stream ends). */
@@ -131,6 +132,28 @@ describe('change feed', () => {
     }
     expect((await ok('GET', `/v1/namespaces/old/changes?since=${all[1].seq}`)).changes.map((c: any) => c.id)).toEqual(['c']);
     expect((await ok('GET', '/v1/namespaces/old/changes')).changes.map((c: any) => c.id)).toEqual(['c']);
+  });
+
+  it('is in the client, with history and webhooks', async () => {
+    const mb = new MembankClient({ url: m.url });
+    await mb.createNamespace({ name: 'client-feed' });
+    const [id] = await mb.writeMemories('client-feed', [{ text: 'one thing' }]);
+    await mb.patchMemory('client-feed', id!, { text: 'another thing' });
+    const page = await mb.changes('client-feed', { since: 0 });
+    expect(page.changes.map((c) => [c.op, c.id])).toEqual([
+      ['created', id],
+      ['updated', id],
+    ]);
+    expect(await mb.changes('client-feed', { since: page.next, wait: 0 })).toEqual({ changes: [], next: page.next });
+    expect((await mb.memoryHistory('client-feed', id!)).map((e) => [e.op, e.previous?.text])).toEqual([
+      ['created', undefined],
+      ['updated', 'one thing'],
+    ]);
+    const hook = await mb.createWebhook({ url: 'https://93.184.216.34/hook', namespaces: ['none-such'], secret: 'client-secret-123456' });
+    expect((await mb.listWebhooks()).map((h) => h.id)).toEqual([hook.id]);
+    expect((await mb.getWebhook(hook.id)).deliveries).toEqual([]);
+    await mb.deleteWebhook(hook.id);
+    await expect(mb.getWebhook(hook.id)).rejects.toMatchObject({ code: 'WEBHOOK_NOT_FOUND' });
   });
 
   it('ends open streams and long polls when the server shuts down', async () => {

@@ -5,6 +5,10 @@
  */
 import type {
   ApiKey,
+  ChangePage,
+  CreateWebhookRequest,
+  HistoryEvent,
+  Webhook,
   ChunkingRequest,
   Context,
   ContextRequest,
@@ -322,6 +326,24 @@ export class MembankClient {
     return this.request('DELETE', `/v1/keys/${seg(id)}`);
   }
 
+  // Webhooks (admin keys)
+
+  createWebhook(body: CreateWebhookRequest): Promise<Webhook> {
+    return this.request('POST', '/v1/webhooks', { body });
+  }
+
+  async listWebhooks(): Promise<Webhook[]> {
+    return (await this.request<{ webhooks: Webhook[] }>('GET', '/v1/webhooks')).webhooks;
+  }
+
+  getWebhook(id: string): Promise<Webhook> {
+    return this.request('GET', `/v1/webhooks/${seg(id)}`);
+  }
+
+  deleteWebhook(id: string): Promise<void> {
+    return this.request('DELETE', `/v1/webhooks/${seg(id)}`);
+  }
+
   async reembed(ns: string, embedder: string): Promise<Job> {
     return (await this.request<{ job: Job }>('POST', `/v1/namespaces/${seg(ns)}/reembed`, { body: { embedder } })).job;
   }
@@ -387,6 +409,23 @@ export class MembankClient {
    */
   async fieldValues(ns: string, field: string, limit?: number): Promise<FieldValue[]> {
     return (await this.request<{ values: FieldValue[] }>('GET', `/v1/namespaces/${seg(ns)}/values`, { query: { field, limit } })).values;
+  }
+
+  /**
+   * A memory's history, oldest first (created, updated with the version replaced, deduplicated, and once it is
+   * gone, its tombstone alone).
+   */
+  async memoryHistory(ns: string, id: string): Promise<HistoryEvent[]> {
+    return (await this.request<{ events: HistoryEvent[] }>('GET', `/v1/namespaces/${seg(ns)}/memories/${seg(id)}/history`)).events;
+  }
+
+  /**
+   * The namespace's changes after `since` (default: the oldest the log holds), at most `limit`; with `wait`
+   * (seconds, up to 60) an empty answer waits for the next change. Ask again with `since: next`.
+   * @example let page = await mb.changes('notes', { since: 0 }); page = await mb.changes('notes', { since: page.next, wait: 30 });
+   */
+  changes(ns: string, options: { since?: number; limit?: number; wait?: number } = {}): Promise<ChangePage> {
+    return this.request('GET', `/v1/namespaces/${seg(ns)}/changes`, { query: { since: options.since, limit: options.limit, wait: options.wait } });
   }
 
   getMemory(ns: string, id: string, options: { vector?: boolean } = {}): Promise<Memory> {

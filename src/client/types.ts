@@ -24,9 +24,20 @@ import type {
   searchFactsBody,
   deleteFactsBody,
   updateMemoriesBody,
+  createWebhookBody,
 } from '../api/schemas.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from '../http/views.js';
+import type {
+  changeView,
+  factView,
+  historyEventView,
+  hitView,
+  keyView,
+  memoryView,
+  namespaceStatsView,
+  namespaceView,
+  webhookView,
+} from '../http/views.js';
 import type { ForgetOutcome, MemoryService, JobView } from '../service/memory-service.js';
 
 export type { ErrorCode };
@@ -63,6 +74,7 @@ export type MemoryPatchRequest = Omit<z.input<typeof updateMemoriesBody>['memori
 export type MemoryUpdateRequest = z.input<typeof updateMemoriesBody>['memories'][number];
 export type FieldValuesRequest = z.input<typeof fieldValuesQuery>;
 export type CreateKeyRequest = z.input<typeof createKeyBody>;
+export type CreateWebhookRequest = z.input<typeof createWebhookBody>;
 
 /** One value a filter compares with: comparisons are typed ("5" never equals 5). */
 export type WhereScalar = string | number | boolean;
@@ -106,6 +118,14 @@ export type ScoredFact = Fact & { score: number };
 export type Job = JobView;
 export type ForgetResult = ForgetOutcome;
 export type ApiKey = ReturnType<typeof keyView>;
+export type HistoryEvent = ReturnType<typeof historyEventView>;
+export type ChangeEntry = ReturnType<typeof changeView>;
+export interface ChangePage {
+  changes: ChangeEntry[];
+  /** The seq to ask after next. */
+  next: number;
+}
+export type Webhook = ReturnType<typeof webhookView>;
 export type CreatedApiKey = ApiKey & { key: string };
 export interface Context {
   context: string;
