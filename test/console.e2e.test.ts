@@ -214,6 +214,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(bars.reduce((sum, [, n]) => sum + n, 0)).toBe(5);
       expect(bars.filter(([c]) => c === 'doomed').reduce((sum, [, n]) => sum + n, 0)).toBe(3);
       expect(await page.locator('svg.histogram line.threshold').count()).toBe(1);
+      expect(await page.locator('svg.histogram').textContent()).not.toMatch(/false|undefined/);
       expect((await m.api.get('/v1/namespaces/travel')).body.count).toBe(5); // a dry run removes nothing
       await shot(page, 'forgetting');
       // A real run (through the API) is listed among the recent runs.
@@ -247,6 +248,8 @@ describe.skipIf(!present)('web console in chromium', () => {
         await page.locator('main h1').waitFor();
         await page.waitForLoadState('networkidle');
         await fitsWidth(page);
+        // A stray false or an object that became text would be a bug in how a page is built.
+        expect(await page.locator('main').textContent(), hash).not.toMatch(/\bfalse\b|\bundefined\b|\[object /);
       }
       await shot(page, 'narrow-forgetting');
       expect(errors).toEqual([]);
