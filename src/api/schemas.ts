@@ -268,7 +268,7 @@ export const includeField = z.enum(['text', 'metadata', 'vector', 'explain']);
 
 export const SEARCH_MODES = ['vector', 'keyword', 'hybrid'] as const;
 
-/** Hybrid ranking, with the defaults tuned on the LoCoMo development split (see the README). */
+/** Hybrid ranking, with the defaults chosen by cross-validation on the LoCoMo development split (see the README). */
 export const hybridOptions = z.strictObject({
   /** `weighted`: normalized scores, `vectorWeight` on the vector side; `rrf`: reciprocal rank fusion. */
   fusion: z.enum(['weighted', 'rrf']).default('weighted'),
@@ -281,14 +281,14 @@ export const hybridOptions = z.strictObject({
   /** Metadata fields that name who a memory is about or by (dotted paths); their words are what a query can mention. */
   tagFields: z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(128)).max(16).default(['speaker', 'user', 'author', 'name', 'role']),
   /** Share of the best adjacent memory's score added to each memory. */
-  neighborWeight: z.number().min(0).max(10).default(0.4),
+  neighborWeight: z.number().min(0).max(10).default(0.5),
   /** Whether a leading "Name: " of a memory's text counts as a tag (a speaker), as metadata `speaker` would. */
   speakerPrefix: z.boolean().default(true),
   /** Whether the names a query mentions stay in the text embedded for the vector side. */
-  mentionsInVector: z.boolean().default(true),
+  mentionsInVector: z.boolean().default(false),
   /** BM25 of the keyword side: term saturation and length normalization (FTS5's: 1.2 and 0.75). */
   bm25K1: z.number().min(0).max(10).default(1.2),
-  bm25B: z.number().min(0).max(1).default(0.75),
+  bm25B: z.number().min(0).max(1).default(0.5),
   /**
    * Pseudo-relevance feedback (RM3-style) on the keyword side: the `feedbackTerms` most telling words of the
    * best `feedbackDocs` keyword hits join the keyword query, weighing `feedbackWeight` (0 terms: off).
@@ -300,7 +300,7 @@ export const hybridOptions = z.strictObject({
    * Added, times how well a memory's time fits it, when the query names a time ("in June", "last May", "on
    * 13 October 2023"): a soft window read relative to the latest memory (see the README).
    */
-  timeWeight: z.number().min(0).max(10).default(0),
+  timeWeight: z.number().min(0).max(10).default(0.3),
 });
 
 export const HYBRID_DEFAULTS: z.output<typeof hybridOptions> = hybridOptions.parse({});

@@ -121,6 +121,8 @@ export function memoryStoreSuite(name: string, open: () => Promise<StoreHarness>
         expect(full[0]).toMatchObject({ id: 'b', text: 'text of b', metadata: { speaker: 'ann', n: 1 }, vector: vec(1, 2, 3, 1) });
         expect((await store.memories.byIds(ns, ['c', 'b', 'zz', 'a'], ALL, 60)).map((m) => m.id)).toEqual(['a', 'c']);
         expect(await store.memories.byIds(ns, [], ALL, 60)).toEqual([]);
+        // "Whatever the time": expired ones too.
+        expect((await store.memories.byIds(ns, ['b'], ALL, Number.NEGATIVE_INFINITY)).map((m) => m.id)).toEqual(['b']);
         expect(await store.memories.countWithoutText(ns)).toBe(1);
       }),
     );

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   createPostgresDatabase,
   createPostgresFactStore,
@@ -22,7 +22,7 @@ import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
 import { forgetStoreSuite } from './forget-store.case.js';
-import type { StoreHarness } from './harness.js';
+import { newNamespace as freshNamespace, type StoreHarness } from './harness.js';
 import { jobStoreSuite } from './job-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
 import { memoryStoreSuite } from './memory-store.case.js';
@@ -129,6 +129,35 @@ describePostgres('PostgreSQL', () => {
   memoryStoreSuite('PostgreSQL', postgresHarness);
   jobStoreSuite('PostgreSQL', postgresHarness);
   forgetStoreSuite('PostgreSQL', postgresHarness);
+
+  it('beats the heartbeat of a node’s running jobs, and fails the jobs of a node that stopped beating', async () => {
+    const [one, two] = twoNodes();
+    const { createPostgresJobStore } = await import('../../src/adapters/postgres/index.js');
+    const alive = createPostgresJobStore(one, { node: 'alive', heartbeatMs: 60_000, staleMs: 500 });
+    const dead = createPostgresJobStore(two, { node: 'dead', heartbeatMs: 60_000, staleMs: 500 });
+    try {
+      const store = createPostgresStore(one, { node: 'x' });
+      const a = await store.namespaces.create(freshNamespace());
+      const b = await store.namespaces.create(freshNamespace());
+      const job = (id: string, namespaceId: number) => ({ id, kind: 'reembed' as const, namespaceId, status: 'running' as const, done: 0, total: 1, params: { embedder: 'e' }, error: null, createdAt: 1, updatedAt: 1 });
+      await alive.create(job('alive-job', a.id));
+      await dead.create(job('dead-job', b.id));
+      // A second job on a namespace, from any node, is refused while one runs.
+      await expect(alive.create(job('second', b.id))).rejects.toMatchObject({ code: 'JOB_CONFLICT' });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      // The live node beats (and sweeps): its own job survives, the silent node's is failed.
+      expect(await alive.sweep()).toBe(1);
+      expect(await alive.get('alive-job')).toMatchObject({ status: 'running' });
+      expect(await alive.get('dead-job')).toMatchObject({ status: 'failed', error: expect.stringContaining('(dead) stopped') });
+      // The failed job's node, back, cannot resurrect it.
+      await dead.update('dead-job', { status: 'running', done: 1, total: 1, error: null });
+      expect(await alive.get('dead-job')).toMatchObject({ status: 'failed' });
+    } finally {
+      alive.close();
+      dead.close();
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
 
   factStoreSuite('PostgreSQL', async () => {
     const [one, two] = twoNodes();

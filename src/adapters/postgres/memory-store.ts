@@ -45,6 +45,10 @@ async function* inBatches<T extends { label: number }>(read: (after: number) => 
   }
 }
 
+/** A time as a BIGINT parameter: callers pass ±Infinity for "whatever the time", which BIGINT cannot hold. */
+export const timeParam = (ms: number): number =>
+  Number.isFinite(ms) ? Math.floor(ms) : ms > 0 ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+
 const scalarOf = (value: unknown): Scalar | undefined =>
   typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number' ? value : undefined;
 
@@ -210,7 +214,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
       const [row] = await db.read(
         (sql) => sql<MemoryRow[]>`
           SELECT ${select(sql, withVector ? ALL_WITH_VECTOR : ALL)} FROM memories
-          WHERE namespace_id = ${namespaceId} AND id = ${id} AND (expires_at IS NULL OR expires_at > ${now})`,
+          WHERE namespace_id = ${namespaceId} AND id = ${id} AND (expires_at IS NULL OR expires_at > ${timeParam(now)})`,
       );
       return row && fromRow(row);
     },
@@ -218,7 +222,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
       const rows = await db.read(
         (sql) => sql<MemoryRow[]>`
           SELECT ${select(sql, withVector ? ALL_WITH_VECTOR : ALL)} FROM memories
-          WHERE namespace_id = ${namespaceId} AND label > ${after ?? 0} AND (expires_at IS NULL OR expires_at > ${now})
+          WHERE namespace_id = ${namespaceId} AND label > ${after ?? 0} AND (expires_at IS NULL OR expires_at > ${timeParam(now)})
           ORDER BY label LIMIT ${limit + 1}`,
       );
       const more = rows.length > limit;
@@ -238,7 +242,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
       const rows = await db.read(
         (sql) => sql<MemoryRow[]>`
           SELECT ${select(sql, fields)} FROM memories WHERE namespace_id = ${namespaceId} AND id = ANY(${ids}::text[])
-            AND (expires_at IS NULL OR expires_at > ${now}) ORDER BY label`,
+            AND (expires_at IS NULL OR expires_at > ${timeParam(now)}) ORDER BY label`,
       );
       return rows.map(fromRow);
     },
