@@ -26,6 +26,9 @@ function watch(page: Page): string[] {
   return errors;
 }
 
+/** A whole walk through the console; the full suite runs beside it in CI, so allow for a slow machine. */
+const E2E_TIMEOUT = 180_000;
+
 /** Waits for the page: a loaded machine (CI, or two cores shared) may take seconds where a laptop takes milliseconds. */
 const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 
@@ -254,7 +257,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       await shot(page, 'narrow-forgetting');
       expect(errors).toEqual([]);
       await page.close();
-    });
+    }, E2E_TIMEOUT);
   });
 
   describe('with API keys', () => {
@@ -320,6 +323,6 @@ describe.skipIf(!present)('web console in chromium', () => {
       await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
       expect(errors).toEqual([]);
       await page.close();
-    });
+    }, E2E_TIMEOUT);
   });
 });
