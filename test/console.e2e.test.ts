@@ -321,6 +321,10 @@ describe.skipIf(!present)('web console in chromium', () => {
       // A namespace outside the key's patterns does not exist, for this key.
       await page.goto(`${m.url}/ui/#/ns/private/memories`);
       await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
+      // Forgetting the key: gone from the tab, and asked for again.
+      await page.getByRole('button', { name: 'Forget key' }).click();
+      await dialog.waitFor();
+      expect(await page.evaluate("sessionStorage.getItem('membank.key')")).toBeNull();
       expect(errors).toEqual([]);
       await page.close();
     }, E2E_TIMEOUT);
