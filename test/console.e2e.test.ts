@@ -75,6 +75,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       const row = page.locator('#namespaces tbody tr', { hasText: 'travel' });
       await poll(() => row.locator('td').nth(3).innerText()).toBe(String(MEMORIES.length));
       expect(await row.locator('.index-state').innerText()).toMatch(/\d+ elements · 0 deleted/);
+      expect(await row.innerText()).toContain('dedupe exact · 10 versions kept');
       await shot(page, 'namespaces');
 
       // The playground: keyboard only (Ctrl+Enter searches), top result with its score's parts.

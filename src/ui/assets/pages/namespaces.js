@@ -29,6 +29,7 @@ export async function renderNamespaces(view, _params, ctx) {
             ['Facts', (ns) => (ns.failed || ns.undescribed ? '—' : h('a', { href: nsHref(ns.name, 'facts') }, String(ns.factCount)))],
             ['Index', (ns) => (ns.failed ? showErrorInline(ns.failed) : ns.undescribed ? '—' : indexState(ns.index))],
             ['Forgetting', (ns) => h('a', { href: nsHref(ns.name, 'forgetting') }, forgettingSummary(ns.forgetting))],
+            ['Writes', (ns) => writesSummary(ns)],
             [
               'Actions',
               (ns) =>
@@ -66,6 +67,14 @@ export function forgettingSummary(f) {
   const parts = [f.enabled ? 'on' : 'off', `τ ${fmtSeconds(f.timescale)}`, `threshold ${f.threshold}`, `schedule "${f.schedule}"`];
   if (f.protect) parts.push(`protect ${JSON.stringify(f.protect)}`);
   return parts.join(' · ');
+}
+
+/** How writes fold into existing memories (dedupe) and how many earlier versions a memory keeps. */
+function writesSummary(ns) {
+  const parts = [];
+  if (ns.dedupe) parts.push(ns.dedupe.mode === 'near' ? `dedupe near ≥ ${ns.dedupe.threshold}` : `dedupe ${ns.dedupe.mode}`);
+  if (ns.history) parts.push(`${ns.history.maxVersions} versions kept`);
+  return parts.length > 0 ? parts.join(' · ') : '—';
 }
 
 /** PATCH of the forgetting settings; resolves true when they changed. */
