@@ -4,9 +4,10 @@
 //   HNSW graph builder's worker;
 // - membank/client for `require`: one CommonJS file bundled by esbuild (the client imports only types), and
 //   its declarations, which re-export the ESM ones;
+// - the web console's static files (src/ui/assets), with the core's compiled retention module beside them;
 // - the bin made executable.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,12 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 copyFileSync(join(root, 'scripts', 'build', 'worker-bootstrap.mjs'), join(dist, 'adapters', 'embedders', 'worker-bootstrap.mjs'));
 // The HNSW graph builder's worker is plain JavaScript already: it ships as it is.
 copyFileSync(join(root, 'src', 'adapters', 'hnsw', 'build-worker.mjs'), join(dist, 'adapters', 'hnsw', 'build-worker.mjs'));
+
+// The console is plain files (no bundler); its retention.js is the core's module as tsc compiled it (import-free),
+// so the browser draws curves with the server's function. Its source map stays with dist/core.
+cpSync(join(root, 'src', 'ui', 'assets'), join(dist, 'ui', 'assets'), { recursive: true });
+const retention = readFileSync(join(dist, 'core', 'retention.js'), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+writeFileSync(join(dist, 'ui', 'assets', 'retention.js'), retention);
 
 const { build } = await import('esbuild');
 await build({

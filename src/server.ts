@@ -2,7 +2,7 @@
  * Assembles a membank instance: the data directory lock, the SQLite store, the embedders, the service with
  * its indexes, the HTTP app and a periodic checkpoint. Tests build the same thing around a temp directory.
  */
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import { createChromaApp } from './chroma/index.js';
 import { createApp } from './http/app.js';
 import { createMcpRouter } from './mcp/http.js';
+import { createConsoleRouter } from './ui/index.js';
 import { inProcessOps } from './mcp/ops.js';
 import { createMetrics, meterEmbedders } from './http/metrics.js';
 import type { EmbedderProvider } from './ports/embedder.js';
@@ -27,11 +28,14 @@ import { createContextService, type ContextService } from './service/context-ser
 import { createKeyService } from './service/key-service.js';
 import { createFactService, type FactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
+import { createHttpWebhookSender } from './adapters/webhooks/http-sender.js';
+import { createWebhooks, type Webhooks, type WebhookTiming } from './service/webhooks.js';
 
 export interface Membank {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
+  webhooks: Webhooks;
   /** Starts serving HTTP; resolves with the URL once the port is bound (and the Chroma API's, when configured). */
   listen(): Promise<string>;
   /** The Chroma-compatible API's URL once listening; undefined without --chroma-port. */
@@ -47,6 +51,8 @@ export interface Overrides {
   clock?: () => number;
   /** Tests: called with the SQLite connection, to inject disk faults. */
   onSqliteOpen?: SqliteStoreOptions['onOpen'];
+  /** Tests: webhook timeouts and backoff in milliseconds. */
+  webhookTiming?: Partial<WebhookTiming>;
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -134,18 +140,36 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
+  const webhooks = createWebhooks({
+    store,
+    sender: createHttpWebhookSender({ allowPrivate: config.webhooksAllowPrivate ?? false }),
+    logger,
+    now: overrides.clock ?? Date.now,
+    timing: overrides.webhookTiming,
+    onChange: (listener) => service.onChange(listener),
+  });
+  await webhooks.start();
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
+  const shutdown = new AbortController();
   const app = createApp({
     service,
     facts,
     context,
     keys,
+    webhooks,
     rateLimit: config.rateLimit,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     edges: [{ path: '/mcp', handler: mcp }],
+    shutdown: shutdown.signal,
   });
+  // The web console's static files, ahead of the API and its keys: the page holds no data, and asks for a
+  // key to call the API with.
+  const root = express();
+  root.disable('x-powered-by');
+  root.use('/ui', createConsoleRouter({ logger }));
+  root.use(app);
   const chroma =
     config.chromaPort === undefined
       ? undefined
@@ -167,8 +191,9 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service,
     facts,
     context,
+    webhooks,
     async listen() {
-      const main = await bind(app, config.port, config.host);
+      const main = await bind(root, config.port, config.host);
       server = main.server;
       // A `membank mcp` that finds the data directory in use talks to the holder there.
       lock.advertise(main.url);
@@ -183,10 +208,12 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
-        // MCP sessions hold event streams open, which would keep the server from closing.
+        // MCP sessions and change feeds hold event streams open, which would keep the server from closing.
+        shutdown.abort();
         const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
         await Promise.all([server, chromaServer].map((s) => s && stop(s)));
         await sessions;
+        await webhooks.close();
         try {
           await sync?.close();
           await service.close();

@@ -62,13 +62,38 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/**
+ * MEMBANK_TEST_STORE=postgres runs the suites that start membank through `startMembank` in cluster mode: each
+ * data directory gets a database of its own on MEMBANK_TEST_DATABASE_URL's server (the same one when the
+ * directory is started again), dropped after the file.
+ */
+const clusterDatabases = new Map<string, Promise<string>>();
+async function clusterDatabaseFor(dataDir: string): Promise<string | undefined> {
+  if (process.env.MEMBANK_TEST_STORE !== 'postgres') return undefined;
+  let url = clusterDatabases.get(dataDir);
+  if (!url) {
+    const { createTestDatabase } = await import('./postgres/helpers.js');
+    url = createTestDatabase().then((db) => {
+      dropLater.push(() => db.drop());
+      return db.url;
+    });
+    clusterDatabases.set(dataDir, url);
+  }
+  return url;
+}
+const dropLater: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all(dropLater.splice(0).map((drop) => drop().catch(() => undefined)));
+});
+
 export async function startMembank(
   dataDir: string = tempDir(),
   config: Partial<Config> = {},
   overrides: Overrides = {},
   logger = silentLogger,
 ): Promise<Running> {
-  const membank = await createMembank(testConfig(dataDir, config), logger, { embedders: hashEmbedders(), ...overrides });
+  const databaseUrl = config.databaseUrl ?? (await clusterDatabaseFor(dataDir));
+  const membank = await createMembank(testConfig(dataDir, { ...config, ...(databaseUrl && { databaseUrl }) }), logger, { embedders: hashEmbedders(), ...overrides });
   const url = await membank.listen();
   return { membank, url, api: api(url), close: () => membank.close() };
 }

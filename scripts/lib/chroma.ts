@@ -18,9 +18,10 @@ export interface Running {
   /** Base URL of the Chroma API. */
   url: string;
   /**
-   * Resolves once everything added is indexed as queries will use it. membank acknowledges an add before it
-   * builds a large namespace's HNSW graph (in a worker; queries answer exactly meanwhile), so a benchmark that
-   * wants graph-speed queries, and an add rate that includes the build, waits for this.
+   * Resolves once everything added is indexed as queries will use it (call it after a first query). membank
+   * writes an unloaded namespace only to its store, loads it on its first query and then builds a large
+   * namespace's HNSW graph in a worker, answering exactly meanwhile; a benchmark that wants graph-speed
+   * queries, and an add rate that includes the build, waits for this.
    */
   indexed(): Promise<void>;
 }
@@ -85,9 +86,9 @@ export async function startMembankChroma(dataDir: string, extraArgs: string[] = 
     for (;;) {
       const { namespaces } = (await (await fetch(api)).json()) as { namespaces: { name: string }[] };
       const states = await Promise.all(
-        namespaces.map(async ({ name }) => ((await (await fetch(`${api}/${encodeURIComponent(name)}`)).json()) as { index: { building?: boolean } }).index),
+        namespaces.map(async ({ name }) => ((await (await fetch(`${api}/${encodeURIComponent(name)}`)).json()) as { index: { loaded: boolean; building: boolean } }).index),
       );
-      if (states.every((index) => index.building !== true)) return;
+      if (states.every((index) => index.loaded && !index.building)) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };

@@ -50,6 +50,28 @@ const NAMESPACE: Options = { namespace: { type: 'string', short: 'n' } };
 const NAMESPACE_HELP = '  -n, --namespace NS  the namespace (default "default")';
 const DATA_DIR: Options = { 'data-dir': { type: 'string' } };
 const DATA_DIR_HELP = `  --data-dir DIR      the data directory (default ${env.dataDir ?? './data'}; MEMBANK_DATA_DIR)`;
+const DATABASE: Options = { ...DATA_DIR, 'database-url': { type: 'string' } };
+const DATABASE_HELP = `${DATA_DIR_HELP}
+  --database-url URL  cluster mode's PostgreSQL database instead (MEMBANK_DATABASE_URL); the schema is created if missing`;
+
+/** The PostgreSQL database a data command works on, when one is named (--database-url, MEMBANK_DATABASE_URL). */
+const databaseUrl = (ctx: Context): string | undefined => {
+  const url = str(ctx.values['database-url']) ?? (ctx.values['data-dir'] === undefined ? env.databaseUrl : undefined);
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--database-url must be a postgres:// URL, got "${url}".`);
+  return url;
+};
+
+/** Opens the cluster's database for a command, migrating it first; closed after `work`. */
+async function withPostgres<T>(url: string, work: (store: import('../adapters/postgres/store.js').PostgresStore) => Promise<T>): Promise<T> {
+  const { openPostgresStore } = await import('../adapters/postgres/store.js');
+  const { hostname } = await import('node:os');
+  const store = await openPostgresStore({ url, node: `${hostname()}:cli:${process.pid}`, poolSize: 2 });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const ns = (ctx: Context) => str(ctx.values.namespace) ?? 'default';
@@ -360,20 +382,28 @@ ${SERVICE_HELP}`,
 
   keys: {
     summary: 'create, list and revoke API keys, on a data directory (also while the service runs)',
-    usage: `membank keys create --role read|write|admin [--namespaces PATTERNS] | keys list | keys revoke <id>  [--data-dir DIR]
+    usage: `membank keys create --role read|write|admin [--namespaces PATTERNS] | keys list | keys revoke <id>  [--data-dir DIR | --database-url URL]
 
   --role ROLE            read (search), write (also change), admin (every namespace, keys, namespace deletes)
   --namespaces PATTERNS  comma-separated namespace patterns, * matching any run of characters ('team-a.*')
-${DATA_DIR_HELP}
+${DATABASE_HELP}
 
 create prints the new key alone on the last line of stdout; it is never shown again. Once a key exists,
 every route but /healthz needs one. A revocation counts at once, also on a running service.`,
-    options: { ...DATA_DIR, role: { type: 'string' }, namespaces: { type: 'string' }, json: { type: 'boolean' } },
+    options: { ...DATABASE, role: { type: 'string' }, namespaces: { type: 'string' }, json: { type: 'boolean' } },
     async run(ctx) {
       const [action, ...rest] = ctx.positionals;
-      const { createSqliteStore } = await import('../adapters/sqlite/store.js');
       const { createKeyService } = await import('../service/key-service.js');
-      const store = createSqliteStore({ file: join(ctx.dataDir(), 'membank.db') });
+      const url = databaseUrl(ctx);
+      let store: { keys: import('../ports/key-store.js').KeyStore; close(): Promise<void> };
+      if (url) {
+        const { openPostgresStore } = await import('../adapters/postgres/store.js');
+        const { hostname } = await import('node:os');
+        store = await openPostgresStore({ url, node: `${hostname()}:cli:${process.pid}`, poolSize: 2 });
+      } else {
+        const { createSqliteStore } = await import('../adapters/sqlite/store.js');
+        store = createSqliteStore({ file: join(ctx.dataDir(), 'membank.db') });
+      }
       try {
         const keys = createKeyService(store.keys);
         if (action === 'create') {
@@ -431,17 +461,24 @@ every route but /healthz needs one. A revocation counts at once, also on a runni
 
   export: {
     summary: 'write a data directory (or some namespaces) as JSON lines, losslessly; works while the service runs',
-    usage: `membank export [--out FILE] [--namespace NS ...]\n\n${DATA_DIR_HELP}\n  --out FILE          write there instead of stdout\n  -n, --namespace NS  only these namespaces (repeatable)`,
-    options: { ...DATA_DIR, out: { type: 'string', short: 'o' }, namespace: { type: 'string', short: 'n', multiple: true } },
+    usage: `membank export [--out FILE] [--namespace NS ...]\n\n${DATABASE_HELP}\n  --out FILE          write there instead of stdout\n  -n, --namespace NS  only these namespaces (repeatable)`,
+    options: { ...DATABASE, out: { type: 'string', short: 'o' }, namespace: { type: 'string', short: 'n', multiple: true } },
     async run(ctx) {
       const out = str(ctx.values.out);
+      const url = databaseUrl(ctx);
       const stream: NodeJS.WritableStream = out ? createWriteStream(out) : ctx.out;
       const namespaces = ctx.values.namespace as string[] | undefined;
       let memories = 0;
-      for (const line of exportDataDir(ctx.dataDir(), namespaces ? { namespaces } : {})) {
-        if (line.type === 'memory' && !line.factIndex) memories++;
-        if (!stream.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
-      }
+      const write = async (lines: Iterable<ExportLine> | AsyncIterable<ExportLine>) => {
+        for await (const line of lines) {
+          if (line.type === 'memory' && !line.factIndex) memories++;
+          if (!stream.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+        }
+      };
+      if (url) {
+        const { exportPostgres } = await import('../adapters/postgres/portable.js');
+        await withPostgres(url, (store) => write(exportPostgres(store.db, namespaces ? { namespaces } : {})));
+      } else await write(exportDataDir(ctx.dataDir(), namespaces ? { namespaces } : {}));
       if (out) {
         await new Promise<void>((resolve, reject) => {
           stream.once('error', reject);
@@ -454,11 +491,33 @@ every route but /healthz needs one. A revocation counts at once, also on a runni
 
   import: {
     summary: 'load an export into a data directory that no service is using',
-    usage: `membank import <export.jsonl>\n\n${DATA_DIR_HELP}`,
-    options: { ...DATA_DIR },
+    usage: `membank import <export.jsonl | ->\n\n${DATABASE_HELP}\n\n  - (or no file with --database-url) reads the export from stdin.`,
+    options: { ...DATABASE },
     async run(ctx) {
-      const file = ctx.positionals[0];
+      const url = databaseUrl(ctx);
+      const file = ctx.positionals[0] ?? (url ? '-' : undefined);
       if (!file) throw new UsageError('Name the export file to import.');
+      if (url) {
+        const { importIntoPostgres } = await import('../adapters/postgres/portable.js');
+        const { createInterface } = await import('node:readline');
+        const { createReadStream } = await import('node:fs');
+        const input = file === '-' ? process.stdin : createReadStream(file);
+        const parsed = async function* (): AsyncGenerator<ExportLine> {
+          let n = 0;
+          for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+            n++;
+            if (line.trim() === '') continue;
+            try {
+              yield JSON.parse(line) as ExportLine;
+            } catch {
+              throw new Error(`${file === '-' ? 'stdin' : file}: line ${n} is not JSON.`);
+            }
+          }
+        };
+        const summary = await withPostgres(url, (store) => importIntoPostgres(store.db, parsed()));
+        ctx.out.write(`Imported ${summary.namespaces} namespaces, ${summary.memories} memories and ${summary.facts} facts into the database; nodes load them at their first request.\n`);
+        return;
+      }
       const lines = function* (): Generator<ExportLine> {
         let n = 0;
         for (const line of readLinesSync(file)) {
@@ -479,8 +538,11 @@ every route but /healthz needs one. A revocation counts at once, also on a runni
   backup: {
     summary: 'a consistent copy of a data directory, also while the service runs',
     usage: `membank backup <dest>\n\n${DATA_DIR_HELP}`,
-    options: { ...DATA_DIR },
+    options: { ...DATABASE },
     async run(ctx) {
+      if (databaseUrl(ctx)) {
+        throw new UsageError(`In cluster mode the database's own tools back up it (pg_dump / pg_restore, or a base backup and WAL archive); a node's data directory holds only caches.`);
+      }
       const dest = ctx.positionals[0];
       if (!dest) throw new UsageError('Name the directory to back up into.');
       const { bytes, indexes } = await backupDataDir(ctx.dataDir(), dest);
@@ -491,8 +553,11 @@ every route but /healthz needs one. A revocation counts at once, also on a runni
   restore: {
     summary: 'restore a backup into an empty data directory',
     usage: `membank restore <backup>\n\n${DATA_DIR_HELP}`,
-    options: { ...DATA_DIR },
+    options: { ...DATABASE },
     async run(ctx) {
+      if (databaseUrl(ctx)) {
+        throw new UsageError(`In cluster mode the database's own tools restore it (pg_dump / pg_restore, or a base backup and WAL archive); a node's data directory holds only caches.`);
+      }
       const from = ctx.positionals[0];
       if (!from) throw new UsageError('Name the backup directory to restore.');
       const { indexes } = restoreDataDir(from, ctx.dataDir());

@@ -24,6 +24,15 @@ export function retention(state: Pick<RetentionState, 'strength' | 'lastTouchedA
   return Math.exp(-elapsedSeconds / (state.strength * timescaleSeconds));
 }
 
+/** A stored memory's retention now: its clock runs from its last recall, or from its write when never recalled. */
+export function memoryRetention(
+  memory: { strength: number; lastRecalledAt: number | null; createdAt: number },
+  nowMs: number,
+  timescaleSeconds: number,
+): number {
+  return retention({ strength: memory.strength, lastTouchedAt: memory.lastRecalledAt ?? memory.createdAt }, nowMs, timescaleSeconds);
+}
+
 /** A recall: one more unit of strength, and the clock starts again. */
 export function recall(state: RetentionState, nowMs: number): RetentionState {
   return { strength: state.strength + 1, recallCount: state.recallCount + 1, lastTouchedAt: nowMs };

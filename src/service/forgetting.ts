@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ForgetInput, ForgettingInput } from '../api/schemas.js';
 import { unwrap } from '../core/errors.js';
 import { parseFilter } from '../core/filter.js';
-import { initialStrength } from '../core/retention.js';
+import { initialStrength, memoryRetention } from '../core/retention.js';
 import type { ForgettingSettings, Label, NamespaceRecord } from '../core/types.js';
 import type { ForgetPolicy, ForgetRun } from '../ports/forget-store.js';
 import type { Store } from '../ports/store.js';
@@ -24,8 +24,8 @@ export interface ForgetOutcome {
   dryRun: boolean;
   expired: number;
   forgotten: number;
-  /** In a dry run: what would go (up to the limit, or 1,000). */
-  memories?: { id: string; reason: 'expired' | 'retention' | 'policy' }[];
+  /** In a dry run: what would go (up to the limit, or 1,000), with each one's retention now (the console's histogram). */
+  memories?: { id: string; reason: 'expired' | 'retention' | 'policy'; retention: number }[];
   durationMs: number;
 }
 
@@ -88,7 +88,10 @@ export async function runForgetting(
     }
     if (input.dryRun) {
       const reason = (expired: boolean) => (expired ? ('expired' as const) : selectsByReason ? ('retention' as const) : ('policy' as const));
-      outcome.memories!.push(...taken.map((c) => ({ id: c.id, reason: reason(c.expired) })));
+      // Each with its retention now, on the namespace's curve (what the console's histogram shows).
+      const found = await store.memories.byLabels(target.record.id, taken.map((c) => c.label), { text: false, metadata: false, vector: false });
+      const retentionOf = new Map(found.map((m) => [m.label, memoryRetention(m, at, settings.timescale)]));
+      outcome.memories!.push(...taken.map((c) => ({ id: c.id, reason: reason(c.expired), retention: retentionOf.get(c.label) ?? 0 })));
     } else {
       // Expired and faded memories go in separate batches, so that the change log says which was which.
       for (const reason of ['expired', 'forgotten'] as const) {

@@ -4,29 +4,31 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   createPostgresDatabase,
   createPostgresFactStore,
   createPostgresKeyStore,
   createPostgresStore,
+  createPostgresWebhookStore,
   migratePostgres,
   type PostgresDatabase,
 } from '../../src/adapters/postgres/index.js';
 import { createSqliteFactStore } from '../../src/adapters/sqlite/fact-store.js';
 import { createSqliteKeyStore } from '../../src/adapters/sqlite/key-store.js';
 import { createSqliteStore } from '../../src/adapters/sqlite/store.js';
-import { DEFAULT_HNSW, DEFAULT_SETTINGS } from '../../src/core/types.js';
 import type { Store } from '../../src/ports/store.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
 import { forgetStoreSuite } from './forget-store.case.js';
-import type { StoreHarness } from './harness.js';
+import { newNamespace as freshNamespace, type StoreHarness } from './harness.js';
+import { hygieneStoreSuite } from './hygiene-store.case.js';
 import { jobStoreSuite } from './job-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
 import { memoryStoreSuite } from './memory-store.case.js';
 import { namespaceStoreSuite } from './namespace-store.case.js';
+import { webhookStoreSuite } from './webhook-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
 function openSqlite(): { store: Store; second: Database.Database; close(): Promise<void> } {
@@ -45,22 +47,31 @@ function openSqlite(): { store: Store; second: Database.Database; close(): Promi
   };
 }
 
-let namespaceCount = 0;
-const newNamespace = () => ({
-  name: `ns-${namespaceCount++}`,
-  space: 'cosine' as const,
-  dimensions: 8,
-  embedder: null,
-  embedderRevision: null,
-  hnsw: DEFAULT_HNSW,
-  settings: DEFAULT_SETTINGS,
-});
+const newNamespace = () => freshNamespace({ dimensions: 8 });
 
 factStoreSuite('SQLite', async () => {
   const sqlite = openSqlite();
   const a = await sqlite.store.namespaces.create(newNamespace());
   const b = await sqlite.store.namespaces.create(newNamespace());
   return { facts: sqlite.store.facts, other: createSqliteFactStore(sqlite.second), namespaces: [a.id, b.id], close: sqlite.close };
+});
+
+hygieneStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return { store: sqlite.store, namespaceId: ns.id, close: sqlite.close };
+});
+
+webhookStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return {
+    webhooks: sqlite.store.webhooks,
+    namespaceId: ns.id,
+    // Writes advance the head; the second connection stands in for them.
+    setHead: async (seq) => void sqlite.second.prepare('UPDATE namespaces SET head_seq = ? WHERE id = ?').run(seq, ns.id),
+    close: sqlite.close,
+  };
 });
 
 keyStoreSuite('SQLite', async () => {
@@ -129,6 +140,56 @@ describePostgres('PostgreSQL', () => {
   memoryStoreSuite('PostgreSQL', postgresHarness);
   jobStoreSuite('PostgreSQL', postgresHarness);
   forgetStoreSuite('PostgreSQL', postgresHarness);
+
+  it('beats the heartbeat of a node’s running jobs, and fails the jobs of a node that stopped beating', async () => {
+    const [one, two] = twoNodes();
+    const { createPostgresJobStore } = await import('../../src/adapters/postgres/index.js');
+    const alive = createPostgresJobStore(one, { node: 'alive', heartbeatMs: 60_000, staleMs: 500 });
+    const dead = createPostgresJobStore(two, { node: 'dead', heartbeatMs: 60_000, staleMs: 500 });
+    try {
+      const store = createPostgresStore(one, { node: 'x' });
+      const a = await store.namespaces.create(freshNamespace());
+      const b = await store.namespaces.create(freshNamespace());
+      const job = (id: string, namespaceId: number) => ({ id, kind: 'reembed' as const, namespaceId, status: 'running' as const, done: 0, total: 1, params: { embedder: 'e' }, error: null, createdAt: 1, updatedAt: 1 });
+      await alive.create(job('alive-job', a.id));
+      await dead.create(job('dead-job', b.id));
+      // A second job on a namespace, from any node, is refused while one runs.
+      await expect(alive.create(job('second', b.id))).rejects.toMatchObject({ code: 'JOB_CONFLICT' });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      // The live node beats (and sweeps): its own job survives, the silent node's is failed.
+      expect(await alive.sweep()).toBe(1);
+      expect(await alive.get('alive-job')).toMatchObject({ status: 'running' });
+      expect(await alive.get('dead-job')).toMatchObject({ status: 'failed', error: expect.stringContaining('(dead) stopped') });
+      // The failed job's node, back, cannot resurrect it.
+      await dead.update('dead-job', { status: 'running', done: 1, total: 1, error: null });
+      expect(await alive.get('dead-job')).toMatchObject({ status: 'failed' });
+    } finally {
+      alive.close();
+      dead.close();
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  hygieneStoreSuite('PostgreSQL', async () => {
+    const harness = await postgresHarness();
+    const ns = await harness.store.namespaces.create(newNamespace());
+    return { store: harness.store, namespaceId: ns.id, close: harness.close };
+  });
+
+  webhookStoreSuite('PostgreSQL', async () => {
+    const [one, two] = twoNodes();
+    // Webhooks belong to no namespace: each test starts from an empty table (the tests of a file run in turn).
+    await one.sql`TRUNCATE webhooks CASCADE`;
+    const namespaceId = await insertNamespace(one);
+    return {
+      webhooks: createPostgresWebhookStore(one),
+      namespaceId,
+      setHead: async (seq) => void (await two.sql`UPDATE namespaces SET head_seq = ${seq} WHERE id = ${namespaceId}`),
+      close: async () => {
+        await Promise.all([one.close(), two.close()]);
+      },
+    };
+  });
 
   factStoreSuite('PostgreSQL', async () => {
     const [one, two] = twoNodes();

@@ -3,17 +3,20 @@ import { asLabel } from '../../core/types.js';
 import type { ForgetPolicy, ForgetRun, ForgetStore } from '../../ports/forget-store.js';
 import type { PostgresDatabase, Sql } from './database.js';
 import { compileFilter } from './filter-sql.js';
+import { timeParam } from './memory-store.js';
 
 /** SQL for a forgetting policy over `memories` (aliased m); see ForgetPolicy. */
 function forgetSql(sql: Sql, policy: ForgetPolicy) {
   const reasons = [];
-  if (policy.expired) reasons.push(sql`(m.expires_at IS NOT NULL AND m.expires_at <= ${policy.now})`);
+  if (policy.expired) reasons.push(sql`(m.expires_at IS NOT NULL AND m.expires_at <= ${timeParam(policy.now)})`);
   if (policy.retention) {
     // exp(−Δt / (S·τ)) < threshold  ⇔  Δt > −ln(threshold) · S · τ
     const scale = -Math.log(policy.retention.threshold) * policy.retention.timescale * 1000;
-    reasons.push(sql`(coalesce(m.last_recalled_at, m.created_at) + ${scale}::float8 * m.strength < ${policy.now})`);
+    reasons.push(sql`(coalesce(m.last_recalled_at, m.created_at) + ${scale}::float8 * m.strength < ${timeParam(policy.now)})`);
   }
   const parts = [reasons.length > 0 ? sql`(${reasons.reduce((all, r) => sql`${all} OR ${r}`)})` : sql`true`];
+  // A pinned memory goes only when it expired.
+  parts.push(sql`(NOT m.pinned OR (m.expires_at IS NOT NULL AND m.expires_at <= ${policy.now}))`);
   if (policy.olderThan !== undefined) parts.push(sql`m.event_at < ${policy.olderThan}`);
   if (policy.filter) parts.push(compileFilter(sql, policy.filter));
   if (policy.protect) parts.push(sql`NOT COALESCE(${compileFilter(sql, policy.protect)}, false)`);
@@ -27,7 +30,7 @@ export function createPostgresForgetStore(db: PostgresDatabase): ForgetStore {
       const [rows, [last]] = await db.read((sql) =>
         Promise.all([
           sql<{ label: number; id: string; expired: boolean }[]>`
-            SELECT label, id, (expires_at IS NOT NULL AND expires_at <= ${policy.now}) AS expired FROM memories m
+            SELECT label, id, (expires_at IS NOT NULL AND expires_at <= ${timeParam(policy.now)}) AS expired FROM memories m
             WHERE label > ${afterLabel} AND label <= ${until} AND namespace_id = ${namespaceId} AND ${forgetSql(sql, policy)}
             ORDER BY label`,
           sql<{ max: number | null }[]>`SELECT max(label) AS max FROM memories WHERE namespace_id = ${namespaceId}`,

@@ -24,7 +24,9 @@ export type ExportLine =
   | { type: 'namespace'; row: Row; factIndexOf?: string }
   /** `factIndex`: a memory of the namespace's hidden fact-sentence index. */
   | { type: 'memory'; namespace: string; factIndex?: true; row: Row }
-  | { type: 'fact'; namespace: string; row: Row };
+  | { type: 'fact'; namespace: string; row: Row }
+  /** An API key (its SHA-256 hash, never the key), in a whole export only. */
+  | { type: 'key'; row: Row };
 
 /** BLOBs (vectors) travel as base64 under a marker key, so a row is plain JSON and round-trips bit for bit. */
 function encodeRow(row: Row, drop: string[]): Row {
@@ -77,6 +79,7 @@ export function* exportDataDir(dataDir: string, options: { namespaces?: string[]
         }
       }
     }
+    if (!options.namespaces) for (const row of db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').iterate() as Iterable<Row>) yield { type: 'key', row };
     db.exec('COMMIT');
   } finally {
     db.close();
@@ -145,6 +148,10 @@ export function importIntoDataDir(dataDir: string, lines: Iterable<ExportLine>):
         } else if (line.type === 'fact') {
           insert('facts', line.row, { namespace_id: idOf(ids, line.namespace) });
           summary.facts++;
+        } else if (line.type === 'key') {
+          // A key imported twice is the same key; another key with the same id is refused.
+          const same = db.prepare('SELECT 1 FROM api_keys WHERE id = ? AND hash = ?').get(line.row.id, line.row.hash);
+          if (!same) db.prepare(`INSERT INTO api_keys (id, hash, role, namespaces, created_at, revoked_at) VALUES (@id, @hash, @role, @namespaces, @created_at, @revoked_at)`).run(line.row);
         } else {
           throw new MembankError('VALIDATION_FAILED', `Line ${lineNo}: unknown line type ${JSON.stringify((line as { type?: unknown }).type)}.`);
         }
