@@ -130,7 +130,7 @@ export class MemoryTable {
     }
     if (this.keywords) {
       if (row.text === undefined) this.keywords = null;
-      else this.keywords.set(slot, row.text);
+      else this.keywords.set(slot, row.text, row.documentId === null);
     }
     if (this.texts) {
       if (row.text === undefined) this.texts = null;
@@ -187,7 +187,8 @@ export class MemoryTable {
     for (const [label, text] of texts) {
       const slot = this.flat.slotOf(label);
       if (slot === undefined) continue;
-      index.set(slot, text);
+      // A document's chunk may start "Introduction: …": only memories outside documents have speakers.
+      index.set(slot, text, this.documentOf[slot] == null);
       seen.add(slot);
     }
     // Memories the store did not list (written since the read) still count as documents.
