@@ -144,6 +144,7 @@ const rows: [string, string][] = [
   ['lowest mean recall@10 vs exact search after a restart', crash.minRecall.toFixed(3)],
   ['queries during the loop / 5xx answers', `${crash.queriesDuringRun} / ${crash.fiveHundreds}`],
   ['namespaces created / deleted during the loop (checked at each restart)', `${crash.namespacesCreated} / ${crash.namespacesDeleted}`],
+  ['dedupe on: writes without id acknowledged / answered as duplicates / texts stored twice', `${crash.dedupeWritesAcked} / ${crash.dedupeDuplicatesAcked} / ${crash.dedupeDuplicatesStored}`],
   ['crash loop violations', String(crash.violations.length)],
   ['fuzz: cases run', `${fuzz.cases} (${fuzz.seconds.toFixed(0)} s, seed ${seed})`],
   ['fuzz: 2xx / 4xx answers', `${fuzz.twoHundreds} / ${fuzz.fourHundreds}`],
