@@ -13,7 +13,7 @@ import { asLabel, type Label, type MemoryWrite } from '../../core/types.js';
 import type { ChangeOp } from '../../ports/change-log.js';
 import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
 import type { PostgresDatabase, Sql, TransactionSql } from './database.js';
-import { fromRow, type MemoryRow, packVectors, tableRow, type TableTuple, vectorToBytes } from './rows.js';
+import { fromRow, jsonText, type MemoryRow, packVectors, tableRow, type TableTuple, vectorToBytes } from './rows.js';
 
 const BATCH = 5000;
 const TABLE_COLUMNS = 'label, vector, event_at, expires_at, document_id, chunk_index, seq';
@@ -86,7 +86,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
     await tx`
       INSERT INTO changes (namespace_id, seq, at, op, memory_id, label)
       SELECT ${namespaceId}, c.seq, ${at}, c.op, c.id, c.label
-      FROM jsonb_to_recordset(${tx.json(changes as never)}::jsonb) AS c(seq bigint, op text, id text, label bigint)`;
+      FROM jsonb_to_recordset(${jsonText(changes)}::text::jsonb) AS c(seq bigint, op text, id text, label bigint)`;
   };
 
   /**
@@ -117,7 +117,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
           importance, strength, expires_at, seq)
         SELECT ${namespaceId}, r.id, r.text, r.metadata, substring(${blob}::bytea FROM r.off FOR r.len), r.event_at, ${now}, ${now},
           r.document_id, r.chunk_index, r.importance, r.strength, r.expires_at, r.seq
-        FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb) AS r(i int, id text, text text, metadata jsonb, event_at bigint,
+        FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS r(i int, id text, text text, metadata jsonb, event_at bigint,
           document_id text, chunk_index int, importance float8, strength float8, expires_at bigint, seq bigint, off int, len int)
         ORDER BY r.i
         ON CONFLICT (namespace_id, id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata, vector = EXCLUDED.vector,
@@ -263,7 +263,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
           found.map(
             (p: MemoryPatch, i) => tx<TableTuple[]>`
               UPDATE memories SET text = CASE WHEN ${p.text !== undefined} THEN ${p.text ?? null}::text ELSE text END,
-                metadata = coalesce(${p.metadata === undefined ? null : tx.json(p.metadata)}::jsonb, metadata),
+                metadata = coalesce(${p.metadata === undefined ? null : jsonText(p.metadata)}::text::jsonb, metadata),
                 vector = coalesce(${p.vector === undefined ? null : vectorToBytes(p.vector)}::bytea, vector),
                 updated_at = ${now}, seq = ${firstSeq + i}
               WHERE namespace_id = ${namespaceId} AND id = ${p.id} RETURNING ${tx.unsafe(TABLE_COLUMNS)}, text, metadata`,
@@ -307,7 +307,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
         (tx) => tx`
           UPDATE memories m SET strength = m.strength + r.n, recall_count = m.recall_count + r.n::int,
             last_recalled_at = GREATEST(coalesce(m.last_recalled_at, 0), r.at)
-          FROM jsonb_to_recordset(${tx.json([...byLabel.values()] as never)}::jsonb) AS r(label bigint, n float8, at bigint)
+          FROM jsonb_to_recordset(${jsonText([...byLabel.values()])}::text::jsonb) AS r(label bigint, n float8, at bigint)
           WHERE m.label = r.label`,
       );
     },
