@@ -84,6 +84,8 @@ const configSchema = z.strictObject({
   chromaPort: z.coerce.number().int().min(0).max(65535).optional(),
   /** Whether the Chroma API's `POST /api/v2/reset` may delete every namespace (admin keys only). */
   chromaAllowReset: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  /** Whether webhooks may target loopback and private addresses (refused by default, against request forgery). */
+  webhooksAllowPrivate: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -114,6 +116,7 @@ const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }
   { key: 'insecureNoAuth', flag: 'insecure-no-auth', env: 'MEMBANK_INSECURE_NO_AUTH', boolean: true },
   { key: 'chromaPort', flag: 'chroma-port', env: 'MEMBANK_CHROMA_PORT' },
   { key: 'chromaAllowReset', flag: 'chroma-allow-reset', env: 'MEMBANK_CHROMA_ALLOW_RESET', boolean: true },
+  { key: 'webhooksAllowPrivate', flag: 'webhooks-allow-private', env: 'MEMBANK_WEBHOOKS_ALLOW_PRIVATE', boolean: true },
 ];
 
 export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])

@@ -28,11 +28,14 @@ import { createContextService, type ContextService } from './service/context-ser
 import { createKeyService } from './service/key-service.js';
 import { createFactService, type FactService } from './service/fact-service.js';
 import { createMemoryService, type MemoryService } from './service/memory-service.js';
+import { createHttpWebhookSender } from './adapters/webhooks/http-sender.js';
+import { createWebhooks, type Webhooks, type WebhookTiming } from './service/webhooks.js';
 
 export interface Membank {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
+  webhooks: Webhooks;
   /** Starts serving HTTP; resolves with the URL once the port is bound (and the Chroma API's, when configured). */
   listen(): Promise<string>;
   /** The Chroma-compatible API's URL once listening; undefined without --chroma-port. */
@@ -48,6 +51,8 @@ export interface Overrides {
   clock?: () => number;
   /** Tests: called with the SQLite connection, to inject disk faults. */
   onSqliteOpen?: SqliteStoreOptions['onOpen'];
+  /** Tests: webhook timeouts and backoff in milliseconds. */
+  webhookTiming?: Partial<WebhookTiming>;
 }
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
@@ -135,24 +140,36 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }
     logger.warn({ host: config.host }, 'serving a non-loopback address without API keys (--insecure-no-auth): anyone who can reach it can read and change every memory');
   }
+  const webhooks = createWebhooks({
+    store,
+    sender: createHttpWebhookSender({ allowPrivate: config.webhooksAllowPrivate ?? false }),
+    logger,
+    now: overrides.clock ?? Date.now,
+    timing: overrides.webhookTiming,
+    onChange: (listener) => service.onChange(listener),
+  });
+  await webhooks.start();
   const mcp = createMcpRouter({ ops: inProcessOps({ service, facts, context }), logger });
-  const api = createApp({
+  const shutdown = new AbortController();
+  const app = createApp({
     service,
     facts,
     context,
     keys,
+    webhooks,
     rateLimit: config.rateLimit,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     edges: [{ path: '/mcp', handler: mcp }],
+    shutdown: shutdown.signal,
   });
   // The web console's static files, ahead of the API and its keys: the page holds no data, and asks for a
   // key to call the API with.
   const root = express();
   root.disable('x-powered-by');
-  root.use('/ui', createConsoleRouter());
-  root.use(api);
+  root.use('/ui', createConsoleRouter({ logger }));
+  root.use(app);
   const chroma =
     config.chromaPort === undefined
       ? undefined
@@ -174,6 +191,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     service,
     facts,
     context,
+    webhooks,
     async listen() {
       const main = await bind(root, config.port, config.host);
       server = main.server;
@@ -190,10 +208,12 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
-        // MCP sessions hold event streams open, which would keep the server from closing.
+        // MCP sessions and change feeds hold event streams open, which would keep the server from closing.
+        shutdown.abort();
         const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));
         await Promise.all([server, chromaServer].map((s) => s && stop(s)));
         await sessions;
+        await webhooks.close();
         try {
           await sync?.close();
           await service.close();

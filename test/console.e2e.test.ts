@@ -26,6 +26,9 @@ function watch(page: Page): string[] {
   return errors;
 }
 
+/** Waits for the page: a loaded machine (CI, or two cores shared) may take seconds where a laptop takes milliseconds. */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+
 async function fitsWidth(page: Page): Promise<void> {
   // Strings, not functions: they run in the page, whose globals (document, window) this program does not type.
   const { scroll, inner } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })')) as { scroll: number; inner: number };
@@ -67,14 +70,14 @@ describe.skipIf(!present)('web console in chromium', () => {
       await seed(m.url, 'travel');
       await page.reload();
       const row = page.locator('#namespaces tbody tr', { hasText: 'travel' });
-      await expect.poll(() => row.locator('td').nth(3).innerText()).toBe(String(MEMORIES.length));
+      await poll(() => row.locator('td').nth(3).innerText()).toBe(String(MEMORIES.length));
       expect(await row.locator('.index-state').innerText()).toMatch(/\d+ elements · 0 deleted/);
       await shot(page, 'namespaces');
 
       // The playground: keyboard only (Ctrl+Enter searches), top result with its score's parts.
       await row.getByRole('link', { name: 'travel', exact: true }).click();
       const query = page.locator('textarea[name=query]');
-      await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('name')")).toBe('query');
+      await poll(() => page.evaluate("document.activeElement?.getAttribute('name')")).toBe('query');
       await page.keyboard.type('robot vacuum');
       await page.keyboard.press('Control+Enter');
       const first = page.locator('#results .result').first();
@@ -83,24 +86,25 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await first.locator('mark').allInnerTexts()).toEqual(['robot', 'vacuum']);
       const api = (await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', include: ['explain'], reinforce: false })).body.results[0];
       expect(await first.locator('.score').innerText()).toBe(`score ${api.score.toFixed(4)}`);
-      const components = Object.keys(api.explain ?? {}).filter((name) => name !== 'score');
-      if (components.length > 0) {
-        const shown = await first.locator('table.explain tbody tr td:first-child').allInnerTexts();
-        expect(shown).toEqual([...components, 'score']);
-        expect(shown).toEqual(expect.arrayContaining(['vector', 'keyword']));
-      }
+      const components = Object.keys(api.explain).filter((name) => name !== 'score');
+      expect(components).toEqual(expect.arrayContaining(['vector', 'keyword']));
+      expect(await first.locator('table.explain tbody tr td:first-child').allInnerTexts()).toEqual([...components, 'score']);
+      // The summary line: what each component adds (value × weight), those that add something, summed.
+      const adds = components.map((name) => [name, api.explain[name].value * api.explain[name].weight] as const).filter(([, x]) => x !== 0);
+      const sum = adds.map(([name, x]) => `${Number.isInteger(x) ? x : x.toFixed(3)} ${name}`).join(' + ');
+      expect(await first.locator('.explain-box summary').innerText()).toBe(`Why it ranked: ${sum} = ${api.score.toFixed(3)}`);
       await shot(page, 'search');
 
       // The filter editor shows the server's own verdict.
       const filter = page.locator('textarea[name=filter]');
       await filter.fill('{"topic": {"$bogus": 1}}');
       const refused = (await m.api.post('/v1/namespaces/travel/query', { query: 'x', filter: { topic: { $bogus: 1 } } })).body.error.message;
-      await expect.poll(() => page.locator('#filter-status .error .message').textContent()).toBe(refused);
+      await poll(() => page.locator('#filter-status .error .message').textContent()).toBe(refused);
       await filter.fill('{"topic": "home"}');
       await page.getByText('The server accepts this filter.').waitFor();
       await query.fill('robot vacuum');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('#results .result').evaluateAll((items) => items.map((i) => i.getAttribute('data-id')))).toEqual(['robot', 'garden']);
+      await poll(() => page.locator('#results .result').evaluateAll((items) => items.map((i) => i.getAttribute('data-id')))).toEqual(['robot', 'garden']);
 
       // Copy as curl: the command runs, and answers what the page showed.
       await page.getByRole('button', { name: 'Copy as curl' }).click();
@@ -110,10 +114,31 @@ describe.skipIf(!present)('web console in chromium', () => {
       const answer = JSON.parse((await promisify(execFile)('sh', ['-c', command], { timeout: 10_000 })).stdout);
       expect(answer.results.map((r: { id: string }) => r.id)).toEqual(['robot', 'garden']);
 
+      // Hybrid options go as they are; what the server refuses, it says.
+      await page.getByText('Hybrid options').click();
+      const hybrid = page.locator('textarea[name=hybrid]');
+      await hybrid.fill('{"vectorWeight": 2}');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const tooHeavy = (await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', hybrid: { vectorWeight: 2 } })).body.error.message;
+      await poll(() => page.locator('#search-form .error .message').textContent()).toBe(tooHeavy);
+      await hybrid.fill('{"vectorWeight": 1}');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await poll(() => first.locator('table.explain tbody tr').first().innerText()).toMatch(/^vector\s+\S+\s+1\s/);
+      await hybrid.fill('');
+
+      // A vector as the query: the memory's own vector finds it first, at distance 0.
+      const { vector } = (await m.api.get('/v1/namespaces/travel/memories/lisbon?include=vector')).body;
+      await filter.fill('');
+      await query.fill(JSON.stringify(vector));
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await poll(() => first.getAttribute('data-id')).toBe('lisbon');
+      expect(Number((await first.locator('.distance').innerText()).split(' ')[1])).toBeLessThan(1e-3);
+
       // A memory: its retention now and its curve, with the recall marked.
       await m.api.post('/v1/namespaces/travel/query', { query: 'robot vacuum', k: 1 });
-      await expect.poll(async () => (await m.api.get('/v1/namespaces/travel/memories/robot')).body.recallCount, { timeout: 5000 }).toBe(1);
-      await first.getByRole('link', { name: 'robot' }).click();
+      await poll(async () => (await m.api.get('/v1/namespaces/travel/memories/robot')).body.recallCount).toBe(1);
+      await page.getByRole('link', { name: 'Memories', exact: true }).click();
+      await page.locator('#memories').getByRole('link', { name: 'robot', exact: true }).click();
       await page.locator('svg.retention').waitFor();
       const memory = (await m.api.get('/v1/namespaces/travel/memories/robot')).body;
       expect(await page.locator('#retention-now').innerText()).toBe(memory.retention.toFixed(4));
@@ -121,6 +146,8 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(curves).toHaveLength(2); // before the recall, and since
       for (const d of curves) expect(d.split('L').length).toBeGreaterThan(100);
       expect(await page.locator('svg.retention circle.recall').count()).toBe(1);
+      // "Now" on the curve is the server's: the point sits at the retention the server computed.
+      expect(await page.locator('svg.retention circle.now-point title').textContent()).toBe(`now: ${memory.retention.toFixed(3)}`);
       expect(await page.locator('svg.retention line.threshold').count()).toBe(1);
       await shot(page, 'memory');
 
@@ -128,8 +155,23 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.goto(`${m.url}/ui/#/ns/travel/memories/pasta`);
       await page.locator('textarea[name=text]').fill('Bob cooks fresh pasta on Saturdays.');
       await page.getByRole('button', { name: 'Save' }).click();
-      await expect.poll(() => page.locator('#memory-text').innerText()).toBe('Bob cooks fresh pasta on Saturdays.');
+      await poll(() => page.locator('#memory-text').innerText()).toBe('Bob cooks fresh pasta on Saturdays.');
       expect((await m.api.get('/v1/namespaces/travel/memories/pasta')).body.text).toBe('Bob cooks fresh pasta on Saturdays.');
+      // Pinning, on a server with pinned memories.
+      if ((await m.api.get('/v1/namespaces/travel/memories/pasta')).body.pinned === false) {
+        await page.locator('input[name=pinned]').check();
+        await page.getByRole('button', { name: 'Save' }).click();
+        await poll(async () => (await m.api.get('/v1/namespaces/travel/memories/pasta')).body.pinned).toBe(true);
+        await page.locator('input[name=pinned]').uncheck();
+        await page.getByRole('button', { name: 'Save' }).click();
+        await poll(async () => (await m.api.get('/v1/namespaces/travel/memories/pasta')).body.pinned).toBe(false);
+      }
+      // Its history, on a server that keeps one (GET …/history); none is shown where the route does not exist.
+      if ((await m.api.get('/v1/namespaces/travel/memories/pasta/history')).status === 200) {
+        await poll(() => page.locator('#history').innerText()).toContain('Bob cooks fresh pasta on Sundays');
+      } else {
+        expect(await page.locator('#history').innerText()).toBe('');
+      }
       await page.goto(`${m.url}/ui/#/ns/travel/memories/train`);
       await page.getByRole('button', { name: 'Delete…' }).click();
       const confirm = page.getByRole('dialog', { name: 'Delete memory' });
@@ -174,6 +216,10 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await page.locator('svg.histogram line.threshold').count()).toBe(1);
       expect((await m.api.get('/v1/namespaces/travel')).body.count).toBe(5); // a dry run removes nothing
       await shot(page, 'forgetting');
+      // A real run (through the API) is listed among the recent runs.
+      expect((await m.api.post('/v1/namespaces/travel/forget', { retentionBelow: 0.5 })).body).toMatchObject({ forgotten: 3 });
+      await page.reload();
+      await poll(() => page.locator('#runs tbody tr').first().innerText()).toMatch(/manual\s+0\s+3\s/);
 
       // Deleting a namespace asks first, naming it.
       await m.api.post('/v1/namespaces', { name: 'scratch' });
@@ -182,14 +228,17 @@ describe.skipIf(!present)('web console in chromium', () => {
       const ask = page.getByRole('dialog', { name: 'Delete namespace' });
       expect(await ask.innerText()).toContain('Delete namespace "scratch"?');
       await ask.getByRole('button', { name: 'Delete scratch' }).click();
-      await expect.poll(() => page.locator('#namespaces').innerText()).not.toContain('scratch');
+      await poll(() => page.locator('#namespaces').innerText()).not.toContain('scratch');
       expect((await m.api.get('/v1/namespaces/scratch')).status).toBe(404);
 
       // The server's errors, as it put them.
       await page.goto(`${m.url}/ui/#/ns/nowhere/search`);
       await page.locator('textarea[name=query]').fill('anything');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "nowhere" does not exist.');
+      await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "nowhere" does not exist.');
+
+      await page.goto(`${m.url}/ui/#/no/such/page`);
+      await page.getByRole('heading', { name: 'Not found' }).waitFor();
 
       // A phone-width window: nothing scrolls sideways.
       await page.setViewportSize({ width: 375, height: 800 });
@@ -235,7 +284,7 @@ describe.skipIf(!present)('web console in chromium', () => {
       expect(await dialog.innerText()).toContain(missing);
       await dialog.locator('input[name=key]').fill('mbk_not-a-key');
       await dialog.getByRole('button', { name: 'Use key' }).click();
-      await expect.poll(() => dialog.innerText()).toContain('The API key is not valid');
+      await poll(() => dialog.innerText()).toContain('The API key is not valid');
       await dialog.locator('input[name=key]').fill(reader);
       await dialog.getByRole('button', { name: 'Use key' }).click();
       await page.locator('#namespaces').getByRole('link', { name: 'team-a' }).waitFor();
@@ -247,18 +296,25 @@ describe.skipIf(!present)('web console in chromium', () => {
       await page.goto(`${m.url}/ui/#/ns/team-a/search`);
       await page.locator('textarea[name=query]').fill('robot vacuum');
       await page.getByRole('button', { name: 'Search', exact: true }).click();
-      await expect.poll(() => page.locator('#results .result').first().getAttribute('data-id')).toBe('robot');
+      await poll(() => page.locator('#results .result').first().getAttribute('data-id')).toBe('robot');
+      // The curl command names the key's variable, never the key, and runs with it.
+      await page.getByRole('button', { name: 'Copy as curl' }).click();
+      const command = await page.locator('#curl').innerText();
+      expect(command).toContain('Authorization: Bearer $MEMBANK_API_KEY');
+      expect(command).not.toContain(reader);
+      const run = promisify(execFile)('sh', ['-c', command], { timeout: 10_000, env: { ...process.env, MEMBANK_API_KEY: reader } });
+      expect(JSON.parse((await run).stdout).results[0].id).toBe('robot');
       // ...but may not delete: the server's 403, in the dialog.
       await page.goto(`${m.url}/ui/#/`);
       await page.getByRole('button', { name: 'Delete team-a' }).click();
       const ask = page.getByRole('dialog', { name: 'Delete namespace' });
       await ask.getByRole('button', { name: 'Delete team-a' }).click();
-      await expect.poll(() => ask.locator('.error').innerText()).toBe('403 FORBIDDEN This route needs a admin key; this one is read.');
+      await poll(() => ask.locator('.error').innerText()).toBe('403 FORBIDDEN This route needs a admin key; this one is read.');
       await page.keyboard.press('Escape');
-      await expect.poll(() => ask.count()).toBe(0);
+      await poll(() => ask.count()).toBe(0);
       // A namespace outside the key's patterns does not exist, for this key.
       await page.goto(`${m.url}/ui/#/ns/private/memories`);
-      await expect.poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
+      await poll(() => page.locator('.error').first().innerText()).toBe('404 NAMESPACE_NOT_FOUND Namespace "private" does not exist.');
       expect(errors).toEqual([]);
       await page.close();
     });

@@ -2,7 +2,8 @@
  * The crash loop (issue 8): SIGKILL a membank process 20 times at random moments under concurrent writers,
  * replacements, deletes and queries. After every restart each acknowledged write is there with its vector, each
  * acknowledged delete is gone, the index holds what SQLite holds and finds each memory by its own vector, and
- * queries answer as exact search does. test/crash.test.ts covers one kill in detail; this one covers many.
+ * queries answer as exact search does; with dedupe on, writes without ids of a few texts store each text once,
+ * under the id every acknowledgement gave. test/crash.test.ts covers one kill in detail; this one covers many.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,10 @@ describe('crash loop', () => {
     expect(figures.minRecall).toBeGreaterThanOrEqual(0.9);
     expect(figures.namespacesCreated).toBeGreaterThan(20);
     expect(figures.namespacesDeleted).toBeGreaterThan(10);
+    // Dedupe on: writes without ids of 40 texts, concurrently and across kills, stored each text once.
+    expect(figures.dedupeWritesAcked).toBeGreaterThan(200);
+    expect(figures.dedupeDuplicatesAcked).toBeGreaterThan(100);
+    expect(figures.dedupeDuplicatesStored).toBe(0);
   }, 240_000);
 });
 

@@ -182,6 +182,8 @@ describe('forgetting', () => {
     clock = T0;
     await ok('post', '/v1/namespaces', { name: 'erase', forgetting: { protect: { pinned: true } } });
     const secret = 'Zanzibarquokka';
+    // Earlier versions in the history hold the secret too: an update keeps the text it replaced.
+    await ok('post', '/v1/namespaces/erase/memories', { memories: [{ id: 'a1', text: `Old note: ${secret} 1234`, metadata: { user: 'ann' } }] });
     await ok('post', '/v1/namespaces/erase/memories', {
       memories: [
         { id: 'a1', text: `Ann's locker code mentions ${secret} 7781`, metadata: { user: 'ann', pinned: true } },
@@ -190,6 +192,11 @@ describe('forgetting', () => {
       ],
     });
     await ok('post', '/v1/namespaces/erase/documents', { documents: [{ id: 'ann-diary', text: `Dear diary, ${secret} again.\n\nSecond page.`, metadata: { user: 'ann' } }] });
+    await m.api.call('PATCH', '/v1/namespaces/erase/memories/a2', { text: 'Ann likes soy milk now' });
+    await m.api.call('PATCH', '/v1/namespaces/erase/memories/a2', { text: 'Ann likes oat milk' });
+    const before = (await ok('get', '/v1/namespaces/erase/memories/a1/history')).events;
+    expect(before.map((e: { op: string }) => e.op)).toEqual(['created', 'updated']);
+    expect(before[1].previous.text).toContain(secret);
     await ok('post', '/v1/namespaces/erase/query', { query: secret, k: 5 });
     await m.membank.service.checkpoint();
 
@@ -203,11 +210,14 @@ describe('forgetting', () => {
     expect(stats.count).toBe(1);
     expect(stats.index.elements).toBe(1);
     expect((await m.api.post('/v1/namespaces/erase/memories/delete', {})).status).toBe(400);
+    // The history keeps the tombstone alone: no text of any version.
+    const after = (await ok('get', '/v1/namespaces/erase/memories/a1/history')).events;
+    expect(after).toEqual([{ seq: expect.any(Number), at: new Date(clock).toISOString(), op: 'forgotten', policy: 'erase' }]);
 
-    // Nothing of the erased text is left in the SQLite files (database and write-ahead log).
+    // Nothing of the erased text (current or earlier versions) is left in the SQLite files (database and write-ahead log).
     for (const file of readdirSync(dataDir).filter((f) => f.startsWith('membank.db'))) {
       const bytes = readFileSync(join(dataDir, file));
-      for (const needle of [secret, secret.toLowerCase(), 'oat milk']) {
+      for (const needle of [secret, secret.toLowerCase(), 'oat milk', 'soy milk']) {
         const at = bytes.indexOf(Buffer.from(needle));
         expect(at, `${file} holds "${needle}" at ${at}: ${JSON.stringify(bytes.subarray(Math.max(0, at - 120), at + 40).toString('latin1'))}`).toBe(-1);
       }

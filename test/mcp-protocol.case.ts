@@ -147,7 +147,11 @@ export function protocolSuite(label: string, harness: ProtocolHarness): void {
       const ns = `${label}-prompt`;
       const rest = harness.rest();
       await rest.createNamespace({ name: ns });
-      await rest.writeMemories(ns, [{ text: "Ann's cat is called Miso" }, { text: 'The boiler was serviced in May' }]);
+      await rest.writeMemories(ns, [
+        { text: "Ann's cat is called Miso" },
+        { text: 'The boiler was serviced in May' },
+        { text: 'Ann lives in Leeds', pinned: true },
+      ]);
       await rest.writeFacts(ns, [{ subject: 'Ann', predicate: 'owns', object: 'a cat' }]);
       const client = await harness.connect(ns);
 
@@ -165,6 +169,9 @@ export function protocolSuite(label: string, harness: ProtocolHarness): void {
       const text = (got.messages[0]!.content as { text: string }).text;
       expect(text).toContain('Miso');
       expect(text).toContain('Ann owns a cat');
+      // Pinned memories are in the prompt whatever the question.
+      expect(text).toContain('Pinned memories:\n- ');
+      expect(text).toContain('Ann lives in Leeds');
       const remember = await client.getPrompt({ name: 'remember', arguments: { topic: 'the garden' } });
       const asked = (remember.messages[0]!.content as { text: string }).text;
       for (const part of ['Focus on: the garden', '`remember`', '`remember_many`', '`add_facts`', `namespace "${ns}"`]) expect(asked).toContain(part);

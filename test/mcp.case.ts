@@ -57,6 +57,11 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       expect(context.text).toContain('Known facts:\n- Ann allergic to peanuts');
       expect(context.text).toContain('Ann: Ann is allergic to peanuts');
       expect(context.structured.tokens).toBeLessThanOrEqual(120);
+      // A pinned memory is in every context, first, whatever the question.
+      await call(client, 'remember', { text: 'The user prefers metric units', pinned: true });
+      const pinned = await call(client, 'get_context', { query: 'What is Ann allergic to?', maxTokens: 200 });
+      expect(pinned.text.startsWith('Pinned memories:\n- ')).toBe(true);
+      expect(pinned.text).toContain('The user prefers metric units');
       const tooSmall = await call(client, 'get_context', { query: 'x', maxTokens: 3 });
       expect(tooSmall.isError).toBe(true);
       await client.close();
@@ -72,6 +77,11 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       expect(second.structured).toEqual({ id: 'bob-move' });
       expect((await harness.rest().getMemory(ns, 'bob-move')).timestamp).toBe('2024-04-01T00:00:00.000Z');
       expect((await harness.rest().getNamespace(ns)).count).toBe(2);
+      // Remembering the same thing again stores nothing new: the answer names the memory it reinforced.
+      const repeated = await call(client, 'remember', { text: 'ann adopted a puppy  named Rex' });
+      expect(repeated.structured).toEqual({ id: first.structured.id });
+      expect((await harness.rest().getNamespace(ns)).count).toBe(2);
+      expect((await harness.rest().getMemory(ns, first.structured.id)).recallCount).toBeGreaterThanOrEqual(1);
 
       const recalled = await call(client, 'recall', { query: 'puppy named Rex', k: 1 });
       expect(recalled.structured.results[0].text).toBe('Ann adopted a puppy named Rex');
@@ -149,7 +159,10 @@ export function mcpSuite(label: string, harness: McpHarness): void {
       const relations = await call(client, 'create_relations', { relations: [{ from: 'Ann', to: 'Acme', relationType: 'works_at' }] });
       expect(relations.structured.relations).toHaveLength(1);
       expect((await call(client, 'create_relations', { relations: [{ from: 'Ann', to: 'Acme', relationType: 'works_at' }] })).structured.relations).toEqual([]);
-      const added = await call(client, 'add_observations', { observations: [{ entityName: 'Ann', contents: ['likes green tea', 'runs marathons'] }] });
+      // An observation equal to a present one once normalized (case, whitespace) is a duplicate: not added.
+      const added = await call(client, 'add_observations', {
+        observations: [{ entityName: 'Ann', contents: ['Likes  GREEN tea', 'runs marathons', 'runs marathons '] }],
+      });
       expect(added.structured.results).toEqual([{ entityName: 'Ann', addedObservations: ['runs marathons'] }]);
 
       const graph = await call(client, 'read_graph');

@@ -40,14 +40,15 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /**
  * POSTs JSON and resolves with the answer. A kept-alive socket that the server closed while idle (its
- * keep-alive timeout, during a long pause of the benchmark) fails the next request with ECONNRESET before
- * anything was sent or done: that one is sent again. (Every request the benchmarks send is idempotent.)
+ * keep-alive timeout, during a long pause of the benchmark) fails the next request with ECONNRESET or EPIPE
+ * before anything was done: that one is sent again. (Every request the benchmarks send is idempotent.)
  */
 export async function post(url: string, body: unknown): Promise<any> {
   try {
     return await postOnce(url, body);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw error;
     return postOnce(url, body);
   }
 }

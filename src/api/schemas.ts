@@ -166,9 +166,26 @@ export const forgettingSettings = z.strictObject({
   protect: storedFilter.nullable().optional(),
 });
 
+/** Deduplication of writes without an explicit id (see Memory hygiene in the README). */
+export const dedupeSettings = z.strictObject({
+  mode: z.enum(['off', 'exact', 'near']),
+  /** Cosine similarity at or above which `near` folds a write into a live memory. */
+  threshold: z.number().gt(0).max(1).optional(),
+});
+
+/** How much history is kept of each memory. */
+export const historySettings = z.strictObject({
+  /** Earlier versions (text and metadata) kept per memory. */
+  maxVersions: z.int().min(0).max(1000),
+});
+
+export const onDuplicate = z.enum(['skip', 'merge']);
+
 export const patchNamespaceBody = z
   .strictObject({
     forgetting: forgettingSettings.optional(),
+    dedupe: dedupeSettings.optional(),
+    history: historySettings.optional(),
     /** A new name; the namespace keeps its id, memories, facts and indexes. */
     name: namespaceName.optional(),
     /** Replaces the namespace's metadata. */
@@ -183,10 +200,14 @@ export const patchNamespaceBody = z
       })
       .optional(),
   })
-  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Nothing to change: give forgetting, name, metadata, hybrid or hnsw.' });
+  .refine((p) => Object.values(p).some((v) => v !== undefined), {
+    message: 'Nothing to change: give forgetting, dedupe, history, name, metadata, hybrid or hnsw.',
+  });
 
 export const createNamespaceBody = z.strictObject({
   forgetting: forgettingSettings.optional(),
+  dedupe: dedupeSettings.optional(),
+  history: historySettings.optional(),
   name: namespaceName,
   space: z.enum(SPACES).optional(),
   embedder: z.string().min(1).max(200).nullable().optional(),
@@ -219,6 +240,8 @@ const retentionFields = {
   /** Seconds until it expires. */
   ttl: z.int().min(1).max(LIMITS.maxTtlSeconds).optional(),
   expiresAt: timestamp.optional(),
+  /** Never forgotten by retention or a forgetting policy (an expiry still applies); first in a context. */
+  pinned: z.boolean().optional(),
 };
 
 export const memoryInput = z
@@ -229,6 +252,8 @@ export const memoryInput = z
     metadata: metadata.optional(),
     timestamp: timestamp.optional(),
     ...retentionFields,
+    /** What a duplicate of a live memory does: `skip` (default) or `merge` its metadata into it; overrides the body's. */
+    onDuplicate: onDuplicate.optional(),
   })
   .refine((m) => m.text !== undefined || m.vector !== undefined, {
     message: 'A memory needs a text, a vector, or both.',
@@ -237,6 +262,8 @@ export const memoryInput = z
 
 export const writeMemoriesBody = z.strictObject({
   memories: z.array(memoryInput).min(1).max(LIMITS.maxMemoriesPerRequest),
+  /** What duplicates do unless a memory says otherwise (default `skip`). */
+  onDuplicate: onDuplicate.optional(),
 });
 
 export const chunkingOptions = z
@@ -268,7 +295,7 @@ export const includeField = z.enum(['text', 'metadata', 'vector', 'explain']);
 
 export const SEARCH_MODES = ['vector', 'keyword', 'hybrid'] as const;
 
-/** Hybrid ranking, with the defaults tuned on the LoCoMo development split (see the README). */
+/** Hybrid ranking, with the defaults chosen by cross-validation on the LoCoMo development split (see the README). */
 export const hybridOptions = z.strictObject({
   /** `weighted`: normalized scores, `vectorWeight` on the vector side; `rrf`: reciprocal rank fusion. */
   fusion: z.enum(['weighted', 'rrf']).default('weighted'),
@@ -281,14 +308,14 @@ export const hybridOptions = z.strictObject({
   /** Metadata fields that name who a memory is about or by (dotted paths); their words are what a query can mention. */
   tagFields: z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(128)).max(16).default(['speaker', 'user', 'author', 'name', 'role']),
   /** Share of the best adjacent memory's score added to each memory. */
-  neighborWeight: z.number().min(0).max(10).default(0.4),
+  neighborWeight: z.number().min(0).max(10).default(0.5),
   /** Whether a leading "Name: " of a memory's text counts as a tag (a speaker), as metadata `speaker` would. */
   speakerPrefix: z.boolean().default(true),
   /** Whether the names a query mentions stay in the text embedded for the vector side. */
-  mentionsInVector: z.boolean().default(true),
+  mentionsInVector: z.boolean().default(false),
   /** BM25 of the keyword side: term saturation and length normalization (FTS5's: 1.2 and 0.75). */
   bm25K1: z.number().min(0).max(10).default(1.2),
-  bm25B: z.number().min(0).max(1).default(0.75),
+  bm25B: z.number().min(0).max(1).default(0.5),
   /**
    * Pseudo-relevance feedback (RM3-style) on the keyword side: the `feedbackTerms` most telling words of the
    * best `feedbackDocs` keyword hits join the keyword query, weighing `feedbackWeight` (0 terms: off).
@@ -300,7 +327,7 @@ export const hybridOptions = z.strictObject({
    * Added, times how well a memory's time fits it, when the query names a time ("in June", "last May", "on
    * 13 October 2023"): a soft window read relative to the latest memory (see the README).
    */
-  timeWeight: z.number().min(0).max(10).default(0),
+  timeWeight: z.number().min(0).max(10).default(0.3),
 });
 
 export const HYBRID_DEFAULTS: z.output<typeof hybridOptions> = hybridOptions.parse({});
@@ -427,6 +454,8 @@ export const contextBody = z.strictObject({
   order: z.enum(['time', 'score']).default('time'),
   includeFacts: z.boolean().default(false),
   reinforce: z.boolean().default(true),
+  /** Share of `maxTokens` the namespace's pinned memories may take; they come first. */
+  pinnedShare: z.number().min(0).max(1).default(0.3),
 });
 
 /** A listing by selection: any of a metadata filter, a text filter and ids; a page after a cursor or an offset. */
@@ -448,10 +477,11 @@ const memoryPatch = z.strictObject({
   text: nonBlank(LIMITS.maxMemoryChars).optional(),
   vector: vector.optional(),
   metadata: metadata.optional(),
+  pinned: z.boolean().optional(),
 });
 
 export const patchMemoryBody = memoryPatch.refine((p) => Object.values(p).some((v) => v !== undefined), {
-  message: 'Nothing to change: give text, vector or metadata.',
+  message: 'Nothing to change: give text, vector, metadata or pinned.',
 });
 
 export const updateMemoriesBody = z.strictObject({
@@ -467,6 +497,13 @@ export const listMemoriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
   cursor: z.string().max(64).optional(),
   include: z.literal('vector').optional(),
+});
+
+/** GET …/changes: changes after `since`, at most `limit`, waiting up to `wait` seconds for one when there is none. */
+export const changesQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+  wait: z.coerce.number().min(0).max(60).default(0),
 });
 
 export const getMemoryQuery = z.strictObject({
@@ -548,6 +585,23 @@ export const createKeyBody = z.strictObject({
   namespaces: z.array(z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'Patterns are namespace names in which * matches any run of characters.')).max(100).default([]),
 });
 
+/** POST /v1/webhooks: where to deliver which namespaces' changes, and the secret deliveries are signed with. */
+export const createWebhookBody = z.strictObject({
+  url: z.string().min(1).max(2000),
+  /** Namespace patterns (`*` matches any run of characters); default every namespace. */
+  namespaces: z
+    .array(z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'Patterns are namespace names in which * matches any run of characters.'))
+    .min(1)
+    .max(100)
+    .default(['*']),
+  /** Ops delivered (default all). */
+  events: z.array(z.enum(['created', 'updated', 'deleted', 'expired', 'forgotten', 'erased'])).min(1).max(6).optional(),
+  /** Signs each delivery (HMAC-SHA256); at least 16 characters. */
+  secret: z.string().min(16).max(256),
+});
+
+export const webhookId = z.string().regex(/^[0-9a-f]{16}$/, 'Webhook ids are 16 hexadecimal digits (see GET /v1/webhooks).');
+
 export const keyId = z.string().regex(/^[0-9a-f]{12}$/, 'Key ids are 12 hexadecimal digits (see GET /v1/keys).');
 
 export const reembedBody = z.strictObject({
@@ -568,4 +622,7 @@ export type HybridOptions = z.output<typeof hybridOptions>;
 export type HybridOverrides = z.output<typeof hybridOverrides>;
 export type ForgettingInput = z.output<typeof forgettingSettings>;
 export type ForgetInput = z.output<typeof forgetBody>;
+export type OnDuplicate = z.output<typeof onDuplicate>;
+export type CreateWebhookInput = z.output<typeof createWebhookBody>;
+export type DedupeInput = z.output<typeof dedupeSettings>;
 export type IncludeField = z.output<typeof includeField>;

@@ -17,6 +17,7 @@ const memory = (id: string, text: string, timestamp: number, metadata: MemoryRec
   recallCount: 0,
   lastRecalledAt: null,
   expiresAt: null,
+  pinned: false,
 });
 
 const fact = (subject: string, predicate: string, object: string): FactRecord => ({

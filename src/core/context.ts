@@ -14,11 +14,16 @@ export interface ContextOptions {
   /** Memory lines by event time (a conversation reads in order) or by score. */
   order: 'time' | 'score';
   countTokens: (text: string) => number;
+  /** Pinned memories, always first, within `pinnedShare` of `maxTokens`. */
+  pinned?: ContextMemory[];
+  /** Share of the budget pinned memories may take (default 0.3). */
+  pinnedShare?: number;
 }
 
 export interface Context {
   text: string;
   tokens: number;
+  /** Pinned memories first (in the order given), then the query's. */
   memories: ContextMemory[];
   facts: FactRecord[];
 }
@@ -48,8 +53,9 @@ export function factLine(fact: FactRecord): string {
 const normalized = (text: string | null): string => (text ?? '').replace(/\s+/g, ' ').trim().toLowerCase();
 
 /**
- * Facts first (compact and current), then memories, each in the order given (best first), skipping what
- * repeats an earlier line and what no longer fits; memory lines are then put in time order when asked. Lines
+ * Pinned memories first, as long as they fit in `pinnedShare` of the budget (as Letta's core memory is always
+ * in context), then facts (compact and current), then memories, each in the order given (best first), skipping
+ * what repeats an earlier line and what no longer fits; memory lines are then put in time order when asked. Lines
  * are counted one by one (plus one token for each line break), then the final text is counted exactly and
  * trimmed from the least relevant end if the joins cost more: the count returned is of the final text and
  * never exceeds the budget.
@@ -63,6 +69,22 @@ export function buildContext(facts: FactRecord[], memories: ContextMemory[], opt
     used += c;
     return true;
   };
+
+  const seenIds = new Set<string>();
+  const seenTexts = new Set<string>();
+  const chosenPinned: ContextMemory[] = [];
+  const pinnedBudget = Math.floor(options.maxTokens * (options.pinnedShare ?? DEFAULT_PINNED_SHARE));
+  const pinnedHeader = cost(PINNED_HEADER);
+  for (const candidate of options.pinned ?? []) {
+    const text = normalized(candidate.memory.text);
+    if (text.length === 0 || seenIds.has(candidate.memory.id) || seenTexts.has(text)) continue;
+    const c = cost(memoryLine(candidate.memory)) + (chosenPinned.length === 0 ? pinnedHeader : 0);
+    if (used + c > pinnedBudget) continue;
+    used += c;
+    chosenPinned.push(candidate);
+    seenIds.add(candidate.memory.id);
+    seenTexts.add(text);
+  }
 
   const chosenFacts: FactRecord[] = [];
   const factHeader = cost(FACTS_HEADER);
@@ -84,8 +106,6 @@ export function buildContext(facts: FactRecord[], memories: ContextMemory[], opt
 
   const chosenMemories: ContextMemory[] = [];
   const memoryHeader = cost(MEMORIES_HEADER);
-  const seenIds = new Set<string>();
-  const seenTexts = new Set<string>();
   for (const candidate of memories) {
     const text = normalized(candidate.memory.text);
     if (text.length === 0 || seenIds.has(candidate.memory.id) || seenTexts.has(text)) continue;
@@ -105,21 +125,25 @@ export function buildContext(facts: FactRecord[], memories: ContextMemory[], opt
 
   const render = (): string => {
     const lines: string[] = [];
+    if (chosenPinned.length > 0) lines.push(PINNED_HEADER, ...chosenPinned.map((m) => memoryLine(m.memory)));
     if (chosenFacts.length > 0) lines.push(FACTS_HEADER, ...chosenFacts.map(factLine));
     if (chosenMemories.length > 0) lines.push(MEMORIES_HEADER, ...inOrder(chosenMemories, options.order).map((m) => memoryLine(m.memory)));
     return lines.join('\n');
   };
   let text = render();
   let tokens = options.countTokens(text);
-  while (tokens > options.maxTokens && chosenMemories.length + chosenFacts.length > 0) {
+  while (tokens > options.maxTokens && chosenMemories.length + chosenFacts.length + chosenPinned.length > 0) {
     if (chosenMemories.length > 0) chosenMemories.pop();
-    else chosenFacts.pop();
+    else if (chosenFacts.length > 0) chosenFacts.pop();
+    else chosenPinned.pop();
     text = render();
     tokens = options.countTokens(text);
   }
-  return { text, tokens, memories: inOrder(chosenMemories, options.order), facts: chosenFacts };
+  return { text, tokens, memories: [...chosenPinned, ...inOrder(chosenMemories, options.order)], facts: chosenFacts };
 }
 
+export const DEFAULT_PINNED_SHARE = 0.3;
+const PINNED_HEADER = 'Pinned memories:';
 const FACTS_HEADER = 'Known facts:';
 const MEMORIES_HEADER = 'Relevant memories:';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialStrength, recall, retention, secondsUntil } from './retention.js';
+import { initialStrength, memoryRetention, recall, retention, secondsUntil } from './retention.js';
 
 const DAY = 86_400;
 const t0 = Date.UTC(2026, 0, 1);
@@ -36,5 +36,11 @@ describe('retention', () => {
   it('says when retention crosses a threshold', () => {
     const seconds = secondsUntil(0.05, 2, DAY);
     expect(retention({ strength: 2, lastTouchedAt: t0 }, t0 + seconds * 1000, DAY)).toBeCloseTo(0.05, 10);
+  });
+
+  it("runs a stored memory's clock from its last recall, or from its write when never recalled", () => {
+    const day = 86_400_000;
+    expect(memoryRetention({ strength: 2, lastRecalledAt: null, createdAt: 0 }, day, 86_400)).toBe(Math.exp(-1 / 2));
+    expect(memoryRetention({ strength: 2, lastRecalledAt: day, createdAt: 0 }, day, 86_400)).toBe(1);
   });
 });

@@ -68,17 +68,41 @@ export interface ForgettingSettings {
   protect: Record<string, unknown> | null;
 }
 
+/**
+ * How writes without an explicit id fold into a live memory: `exact` when the normalized texts are equal,
+ * `near` also when the cosine similarity of the vectors is at least `threshold`.
+ */
+export interface DedupeSettings {
+  mode: 'off' | 'exact' | 'near';
+  threshold: number;
+}
+
+export interface HistorySettings {
+  /** Earlier versions (text and metadata) kept per memory. */
+  maxVersions: number;
+}
+
 export interface NamespaceSettings {
   /** Predicates (normalized) for which a new object supersedes the old one, e.g. lives_in, works_at. */
   facts: { singleValued: string[] };
   forgetting: ForgettingSettings;
+  dedupe: DedupeSettings;
+  history: HistorySettings;
   /** Hybrid search options this namespace's queries default to (as the API's `hybrid` takes them); absent: none. */
   hybrid?: Record<string, unknown>;
 }
 
 export const DEFAULT_FORGETTING: ForgettingSettings = { enabled: false, timescale: 86_400, threshold: 0.05, schedule: '0 * * * *', protect: null };
 
-export const DEFAULT_SETTINGS: NamespaceSettings = { facts: { singleValued: [] }, forgetting: DEFAULT_FORGETTING };
+export const DEFAULT_DEDUPE: DedupeSettings = { mode: 'exact', threshold: 0.95 };
+export const DEFAULT_HISTORY: HistorySettings = { maxVersions: 10 };
+
+export const DEFAULT_SETTINGS: NamespaceSettings = {
+  facts: { singleValued: [] },
+  forgetting: DEFAULT_FORGETTING,
+  dedupe: DEFAULT_DEDUPE,
+  history: DEFAULT_HISTORY,
+};
 
 export interface FactRecord {
   id: string;
@@ -141,6 +165,8 @@ export interface MemoryRecord {
   lastRecalledAt: number | null;
   /** When it expires (epoch ms), or null. */
   expiresAt: number | null;
+  /** Never forgotten by retention or a forgetting policy; first in a context. */
+  pinned: boolean;
   vector?: Float32Array;
 }
 
@@ -156,6 +182,19 @@ export interface MemoryWrite {
   importance: number | null;
   strength: number;
   expiresAt: number | null;
+  /** Absent: false. */
+  pinned?: boolean;
+  /** Present when the write may fold into a live duplicate (written without an explicit id). */
+  dedupe?: DedupeIntent;
+}
+
+/** What a write does with a duplicate: `skip` leaves the memory as it is, `merge` merges the metadata into it. */
+export type OnDuplicate = 'skip' | 'merge';
+
+export interface DedupeIntent {
+  onDuplicate: OnDuplicate;
+  /** A near duplicate the service found in the namespace's index (under the write lock). */
+  near?: { label: Label; similarity: number };
 }
 
 export interface LabeledVector {

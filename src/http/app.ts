@@ -3,9 +3,12 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
+  changesQuery,
   contextBody,
   createKeyBody,
   createNamespaceBody,
+  createWebhookBody,
+  webhookId,
   deleteFactsBody,
   embeddingsBody,
   entityQuery,
@@ -35,21 +38,25 @@ import {
 import { canSee } from '../core/access.js';
 import { sourceOf } from '../core/context.js';
 import { MembankError } from '../core/errors.js';
+import type { ChangeRecord } from '../ports/change-log.js';
 import type { ContextService } from '../service/context-service.js';
 import type { FactService } from '../service/fact-service.js';
 import type { KeyService } from '../service/key-service.js';
+import type { Webhooks } from '../service/webhooks.js';
 import type { MemoryService } from '../service/memory-service.js';
 import { accessOf, assertVisible, authenticate } from './auth.js';
 import { errorHandler, fromZod } from './errors.js';
 import { createMetrics, metricsHandler, requestObserver, type Metrics } from './metrics.js';
 import { createDocsRouter } from './openapi.js';
-import { contextMemoryView, factView, hitView, keyView, memoryView, namespaceStatsView, namespaceView } from './views.js';
+import { changeView, contextMemoryView, factView, historyEventView, hitView, keyView, memoryView, namespaceStatsView, namespaceView, webhookView } from './views.js';
 
 export interface AppOptions {
   service: MemoryService;
   facts: FactService;
   context: ContextService;
   keys: KeyService;
+  /** Absent: the webhook routes answer 404 (apps built without them, as some tests do). */
+  webhooks?: Webhooks;
   /** Requests per second per key (0: no limit). */
   rateLimit?: number;
   logger: Logger;
@@ -57,6 +64,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Shared with the embedders' meter (server.ts); a fresh registry when absent. */
   metrics?: Metrics;
+  /** Aborted when the server shuts down: change feeds held open (long polls, event streams) end. */
+  shutdown?: AbortSignal;
   /**
    * Other edges served beside the REST API (the MCP endpoint), mounted by server.ts behind the same request
    * logging, metrics and API-key checks.
@@ -94,7 +103,22 @@ function nsParam(req: Request): string {
   return parse(namespaceName, req.params.ns);
 }
 
-export function createApp({ service, facts, context, keys, rateLimit = 0, logger, maxBodyBytes, metrics = createMetrics(), edges = [] }: AppOptions): express.Express {
+/** An event stream's comment line sent this often, so that proxies keep it open. */
+const HEARTBEAT_MS = 15_000;
+
+export function createApp({
+  service,
+  facts,
+  context,
+  keys,
+  webhooks,
+  rateLimit = 0,
+  logger,
+  maxBodyBytes,
+  metrics = createMetrics(),
+  edges = [],
+  shutdown = new AbortController().signal,
+}: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -160,9 +184,9 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
 
   app.post('/v1/namespaces/:ns/memories', async (req, res) => {
     const ns = nsParam(req);
-    const { memories } = parse(writeMemoriesBody, jsonBody(req));
-    const { ids, seq } = await service.writeMemories(ns, memories);
-    res.status(201).json({ ids, seq });
+    const { memories, onDuplicate } = parse(writeMemoriesBody, jsonBody(req));
+    const { ids, seq, duplicates } = await service.writeMemories(ns, memories, { onDuplicate });
+    res.status(201).json({ ids, seq, duplicates });
   });
 
   app.get('/v1/namespaces/:ns/memories', async (req, res) => {
@@ -195,10 +219,50 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     res.json({ ...memoryView(memory), seq: result.seq });
   });
 
+  app.get('/v1/namespaces/:ns/changes', async (req, res) => {
+    const ns = nsParam(req);
+    const query = parse(changesQuery, req.query);
+    // The request ends with its connection, or with the server.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const signal = AbortSignal.any([gone.signal, shutdown]);
+    const lastEventId = req.headers['last-event-id'];
+    const resume = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    const first = await service.changes.read(ns, resume ?? query.since ?? (await service.changes.oldest(ns)), query.limit);
+    if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+      const page = first.changes.length > 0 || query.wait === 0 ? first : await service.changes.poll(ns, first.next, query.limit, query.wait * 1000, signal);
+      res.json({ changes: page.changes.map(changeView), next: page.next });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const send = (page: { changes: ChangeRecord[] }) => {
+      for (const change of page.changes) res.write(`id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(changeView(change))}\n\n`);
+    };
+    try {
+      send(first);
+      await service.changes.follow(ns, first.next, send, signal);
+    } catch (error) {
+      // The stream has begun: an error is an event, then the end.
+      const code = error instanceof MembankError ? error.code : 'INTERNAL';
+      if (code === 'INTERNAL') logger.error({ err: error, namespace: ns }, 'change feed failed');
+      res.write(`event: error\ndata: ${JSON.stringify({ code, message: error instanceof MembankError ? error.message : 'The change feed failed.' })}\n\n`);
+    } finally {
+      clearInterval(heartbeat);
+      res.end();
+    }
+  });
+
   app.get('/v1/namespaces/:ns/values', async (req, res) => {
     const ns = nsParam(req);
     const { field, limit } = parse(fieldValuesQuery, req.query);
     res.json({ field, values: await service.fieldValues(ns, field, limit) });
+  });
+
+  app.get('/v1/namespaces/:ns/memories/:id/history', async (req, res) => {
+    const events = await service.memoryHistory(nsParam(req), String(req.params.id));
+    res.json({ events: events.map(historyEventView) });
   });
 
   app.get('/v1/namespaces/:ns/memories/:id', async (req, res) => {
@@ -319,6 +383,22 @@ export function createApp({ service, facts, context, keys, rateLimit = 0, logger
     await keys.revoke(parse(keyId, req.params.id));
     res.status(204).end();
   });
+
+  if (webhooks) {
+    app.post('/v1/webhooks', async (req, res) => {
+      res.status(201).json(webhookView(await webhooks.create(parse(createWebhookBody, jsonBody(req)))));
+    });
+    app.get('/v1/webhooks', async (_req, res) => {
+      res.json({ webhooks: (await webhooks.list()).map(webhookView) });
+    });
+    app.get('/v1/webhooks/:id', async (req, res) => {
+      res.json(webhookView(await webhooks.get(parse(webhookId, req.params.id))));
+    });
+    app.delete('/v1/webhooks/:id', async (req, res) => {
+      await webhooks.remove(parse(webhookId, req.params.id));
+      res.status(204).end();
+    });
+  }
 
   app.get('/v1/models', (_req, res) => {
     const data = service.embedderNames().map((id) => ({ id, object: 'model', created: 0, owned_by: 'membank' }));

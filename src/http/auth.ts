@@ -15,6 +15,7 @@ import type { KeyService } from '../service/key-service.js';
 /** The role a route needs. Reads: GET, and the POSTs that only search. */
 export function requiredRole(method: string, path: string): Role {
   if (path === '/v1/keys' || path.startsWith('/v1/keys/')) return 'admin';
+  if (path === '/v1/webhooks' || path.startsWith('/v1/webhooks/')) return 'admin';
   if (method === 'DELETE' && /^\/v1\/namespaces\/[^/]+\/?$/.test(path)) return 'admin';
   if (method === 'GET' || method === 'HEAD') return 'read';
   if (method === 'POST' && (/^\/v1\/namespaces\/[^/]+\/(query|context|facts\/search)\/?$/.test(path) || /^\/v1\/(query|embeddings)\/?$/.test(path))) {

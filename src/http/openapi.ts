@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import { z } from 'zod';
 import {
+  changesQuery,
+  createWebhookBody,
   contextBody,
   createKeyBody,
   createNamespaceBody,
@@ -34,6 +36,7 @@ import {
   reembedBody,
   searchFactsBody,
   updateMemoriesBody,
+  webhookId,
   writeDocumentsBody,
   writeFactsBody,
   writeMemoriesBody,
@@ -61,16 +64,18 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/namespaces', summary: 'Create a namespace (idempotent with the same settings)', tag: 'namespaces', body: createNamespaceBody, ok: [201, 'The namespace (200 when it existed with the same settings)'] },
   { method: 'get', path: '/v1/namespaces', summary: 'List namespaces', tag: 'namespaces', ok: [200, '{namespaces}'] },
   { method: 'get', path: '/v1/namespaces/:ns', summary: 'A namespace with counts and index statistics', tag: 'namespaces', ok: [200, 'The namespace, count, factCount and index'] },
-  { method: 'patch', path: '/v1/namespaces/:ns', summary: "Change a namespace's forgetting settings", tag: 'namespaces', body: patchNamespaceBody, ok: [200, 'The namespace'] },
+  { method: 'patch', path: '/v1/namespaces/:ns', summary: "Change a namespace's name, metadata, forgetting, dedupe, history or search settings", tag: 'namespaces', body: patchNamespaceBody, ok: [200, 'The namespace'] },
   { method: 'delete', path: '/v1/namespaces/:ns', summary: 'Delete a namespace, its memories and index files (admin keys)', tag: 'namespaces', ok: [204, 'Deleted'] },
   { method: 'post', path: '/v1/namespaces/:ns/forget', summary: 'Run a forgetting policy now (expired, faded, older, filtered), or list what it would remove', tag: 'forgetting', body: forgetBody, ok: [200, '{dryRun, expired, forgotten, durationMs, memories?}'] },
   { method: 'post', path: '/v1/namespaces/:ns/memories/delete', summary: 'Erase the memories a filter (whole documents included), a text filter or ids select, then compact the database', tag: 'forgetting', body: eraseBody, ok: [200, '{deleted}'] },
-  { method: 'post', path: '/v1/namespaces/:ns/memories', summary: 'Write memories (an existing id is replaced)', tag: 'memories', body: writeMemoriesBody, ok: [201, '{ids, seq}'] },
+  { method: 'post', path: '/v1/namespaces/:ns/memories', summary: 'Write memories (an existing id is replaced; a duplicate without id folds into the live memory)', tag: 'memories', body: writeMemoriesBody, ok: [201, '{ids, seq, duplicates: [{index, id, similarity}]}'] },
   { method: 'post', path: '/v1/namespaces/:ns/memories/list', summary: 'List the memories a filter, a text filter or ids select, in insertion order, by cursor or offset', tag: 'memories', body: findMemoriesBody, ok: [200, '{memories, nextCursor}'] },
   { method: 'post', path: '/v1/namespaces/:ns/memories/update', summary: 'Change given fields (text, vector, metadata) of existing memories, keeping strength and recalls', tag: 'memories', body: updateMemoriesBody, ok: [200, '{updated, missing, seq}'] },
   { method: 'patch', path: '/v1/namespaces/:ns/memories/:id', summary: 'Change given fields (text, vector, metadata) of one memory, keeping strength and recalls', tag: 'memories', body: patchMemoryBody, ok: [200, 'The memory, with seq'] },
+  { method: 'get', path: '/v1/namespaces/:ns/changes', summary: "The namespace's changes after a seq (long-polling with wait=; Server-Sent Events with Accept: text/event-stream, resumable with Last-Event-ID); 410 when the log no longer holds changes that old", tag: 'memories', query: changesQuery, ok: [200, '{changes: [{seq, at, op, id}], next}'] },
   { method: 'get', path: '/v1/namespaces/:ns/values', summary: 'The distinct values of a metadata field, with how many memories hold each', tag: 'memories', query: fieldValuesQuery, ok: [200, '{field, values: [{value, count}]}'] },
   { method: 'get', path: '/v1/namespaces/:ns/memories', summary: 'List memories in insertion order, by cursor', tag: 'memories', query: listMemoriesQuery, ok: [200, '{memories, nextCursor}'] },
+  { method: 'get', path: '/v1/namespaces/:ns/memories/:id/history', summary: "A memory's history: created, updated (with the version replaced), deduplicated, expired, forgotten (a removal leaves only its tombstone)", tag: 'memories', ok: [200, '{events: [{seq, at, op, previous?, similarity?, policy?}]}'] },
   { method: 'get', path: '/v1/namespaces/:ns/memories/:id', summary: 'One memory', tag: 'memories', query: getMemoryQuery, ok: [200, 'The memory'] },
   { method: 'delete', path: '/v1/namespaces/:ns/memories/:id', summary: 'Delete one memory', tag: 'memories', ok: [204, 'Deleted'] },
   { method: 'post', path: '/v1/namespaces/:ns/documents', summary: 'Write documents, split into chunk memories', tag: 'memories', body: writeDocumentsBody, ok: [201, '{documents: [{id, chunks}]}'] },
@@ -90,6 +95,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/keys', summary: 'API keys (never the keys themselves; admin keys)', tag: 'keys', ok: [200, '{keys: [{id, role, namespaces, createdAt, revokedAt}]}'] },
   { method: 'post', path: '/v1/keys', summary: 'Create an API key; the answer is the only time the key is shown (admin keys, or anyone while no key exists)', tag: 'keys', body: createKeyBody, ok: [201, '{id, key, role, namespaces, createdAt}'] },
   { method: 'delete', path: '/v1/keys/:id', summary: 'Revoke an API key, at once (admin keys)', tag: 'keys', ok: [204, 'Revoked'] },
+  { method: 'post', path: '/v1/webhooks', summary: 'Register a webhook told of namespaces\' changes, signed with its secret (admin keys; loopback and private targets refused unless allowed)', tag: 'webhooks', body: createWebhookBody, ok: [201, '{id, url, namespaces, events, createdAt}'] },
+  { method: 'get', path: '/v1/webhooks', summary: 'Webhooks, each with where its deliveries stand per namespace (admin keys)', tag: 'webhooks', ok: [200, '{webhooks: [{id, url, namespaces, events, createdAt, deliveries}]}'] },
+  { method: 'get', path: '/v1/webhooks/:id', summary: 'One webhook with its delivery state (admin keys)', tag: 'webhooks', ok: [200, '{id, url, namespaces, events, createdAt, deliveries: [{namespace, deliveredSeq, pending, attempts, nextAttemptAt, lastAttemptAt, lastError}]}'] },
+  { method: 'delete', path: '/v1/webhooks/:id', summary: 'Delete a webhook; its deliveries stop (admin keys)', tag: 'webhooks', ok: [204, 'Deleted'] },
   { method: 'get', path: '/v1/models', summary: "Embedders, in OpenAI's shape", tag: 'embeddings', ok: [200, '{object: "list", data}'] },
   { method: 'post', path: '/v1/embeddings', summary: "Embed texts, in OpenAI's shape", tag: 'embeddings', body: embeddingsBody, ok: [200, '{object: "list", data, model, usage}'] },
   { method: 'post', path: '/mcp', summary: 'MCP over Streamable HTTP (JSON-RPC); ?namespace= picks the namespace (default "default")', tag: 'mcp', ok: [200, 'A JSON-RPC response'] },
@@ -146,7 +155,7 @@ export function openApiDocument(options: { version?: string; serverUrl?: string 
       name,
       in: 'path',
       required: true,
-      schema: name === 'ns' ? jsonSchema(namespaceName) : name === 'id' && route.path.startsWith('/v1/jobs') ? jsonSchema(jobId) : { type: 'string' },
+      schema: name === 'ns' ? jsonSchema(namespaceName) : name === 'id' && route.path.startsWith('/v1/jobs') ? jsonSchema(jobId) : name === 'id' && route.path.startsWith('/v1/webhooks') ? jsonSchema(webhookId) : { type: 'string' },
     }));
     if (route.query) {
       const query = jsonSchema(route.query) as { properties?: Record<string, JsonSchema>; required?: string[] };

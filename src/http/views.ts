@@ -2,6 +2,10 @@
 import type { IncludeField } from '../api/schemas.js';
 import type { ApiKeyRecord } from '../core/access.js';
 import type { FactRecord, MemoryRecord, NamespaceRecord } from '../core/types.js';
+import type { ChangeRecord } from '../ports/change-log.js';
+import type { HistoryEvent } from '../ports/history-store.js';
+import type { WebhookRecord } from '../ports/webhook-store.js';
+import type { WebhookDelivery } from '../service/webhooks.js';
 import type { NamespaceStats } from '../service/memory-service.js';
 import type { SearchHit } from '../service/search.js';
 
@@ -20,6 +24,8 @@ export function namespaceView(ns: NamespaceRecord) {
     hnsw: ns.hnsw,
     facts: ns.settings.facts,
     forgetting: ns.settings.forgetting,
+    dedupe: ns.settings.dedupe,
+    history: ns.settings.history,
     hybrid: ns.settings.hybrid ?? {},
     createdAt: iso(ns.createdAt),
   };
@@ -55,6 +61,7 @@ export function memoryView(memory: MemoryRecord) {
     recallCount: memory.recallCount,
     lastRecalledAt: memory.lastRecalledAt === null ? null : iso(memory.lastRecalledAt),
     expiresAt: memory.expiresAt === null ? null : iso(memory.expiresAt),
+    pinned: memory.pinned,
     ...(memory.vector && { vector: Array.from(memory.vector) }),
   };
 }
@@ -99,10 +106,35 @@ export function hitView(hit: SearchHit, include: Set<IncludeField>, withNamespac
   };
 }
 
+/** A change of the feed: its number, time, op and memory id (never a text; the label stays internal). */
+export function changeView(change: ChangeRecord) {
+  return { seq: change.seq, at: iso(change.at), op: change.op, id: change.id };
+}
+
+/** An event of a memory's history: ISO times, the previous version of an update, the policy of a removal. */
+export function historyEventView(event: HistoryEvent) {
+  return { ...event, at: iso(event.at) };
+}
+
 /** A memory in a context's answer: no vector (contexts are for prompts), with its score and source. */
 export function contextMemoryView(memory: MemoryRecord, score: number, source: string) {
   const { vector: _vector, ...rest } = memory;
   return { ...memoryView(rest), score, source };
+}
+
+/** A webhook as answered: never its secret; with where its deliveries stand per namespace, when known. */
+export function webhookView(hook: WebhookRecord & { deliveries?: WebhookDelivery[] }) {
+  const time = (ms: number | null) => (ms === null ? null : iso(ms));
+  return {
+    id: hook.id,
+    url: hook.url,
+    namespaces: hook.namespaces,
+    events: hook.events,
+    createdAt: iso(hook.createdAt),
+    ...(hook.deliveries && {
+      deliveries: hook.deliveries.map((d) => ({ ...d, nextAttemptAt: time(d.nextAttemptAt), lastAttemptAt: time(d.lastAttemptAt) })),
+    }),
+  };
 }
 
 /** A key as listed: never the key itself, which is shown once, at creation. */

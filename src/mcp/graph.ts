@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Fact, Memory, MemoryRequest } from '../client/types.js';
+import { normalizeText } from '../core/normalize.js';
 import type { MembankOps } from './ops.js';
 import { defineTool, type ToolDefinition, type ToolResult } from './tools.js';
 
@@ -137,8 +138,10 @@ export function knowledgeGraph(ops: MembankOps, ns: string) {
       const results = [];
       for (const { entityName, contents } of items) {
         if (!(await getEntity(entityName))) throw new GraphError(`Entity with name ${entityName} not found`);
-        const present = new Set(await observationsOf(entityName));
-        const added = uniqueBy(contents, (c) => c).filter((c) => !present.has(c));
+        // An observation equal to one present once normalized (case, whitespace, Unicode forms) is a duplicate,
+        // as membank's dedupe defines it.
+        const present = new Set((await observationsOf(entityName)).map(normalizeText));
+        const added = uniqueBy(contents, normalizeText).filter((c) => !present.has(normalizeText(c)));
         if (added.length > 0) await ops.writeMemories(ns, observationMemories(entityName, added));
         results.push({ entityName, addedObservations: added });
       }

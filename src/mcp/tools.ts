@@ -46,6 +46,7 @@ const rememberItem = z.strictObject({
   id: memoryShape.id.describe('Optional stable id; remembering the same id again replaces it.'),
   importance: memoryShape.importance.describe('0 to 1: how much it matters; important memories fade up to five times slower.'),
   ttl: memoryShape.ttl.describe('Seconds until it expires (for things true only for a while).'),
+  pinned: memoryShape.pinned.describe('Always in context (get_context, the context prompt) and never forgotten, e.g. the user\'s name or standing preferences.'),
 });
 
 /** Memories per write of remember_many: one request each, between which progress is told and a cancel stops. */
@@ -85,6 +86,7 @@ export const TOOLS: ToolDefinition[] = [
     description: 'Store a memory (something about the user, a decision, a note) so it can be recalled later by meaning. One memory per call; call it several times for several.',
     input: rememberItem,
     async run(ops, ns, memory) {
+      // A duplicate of a live memory (same text once normalized) reinforces it: the id is the existing one.
       const [id] = await ops.writeMemories(ns, [memory as MemoryRequest]);
       return { text: `Remembered (id: ${id}).`, structured: { id } };
     },

@@ -5,7 +5,7 @@ import type { Label } from '../core/types.js';
 /**
  * What a forgetting run removes: memories expired (`expired`) or whose retention fell below a threshold
  * (`retention`), or, when neither is given, any memory; always restricted by `olderThan`, `filter`, and never
- * one that `protect` matches.
+ * one that `protect` matches, nor a pinned one that has not expired.
  */
 export interface ForgetPolicy {
   now: number;

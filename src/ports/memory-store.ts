@@ -13,13 +13,25 @@ export interface MemoryPatch {
   text?: string | null;
   metadata?: Metadata;
   vector?: Float32Array;
+  pinned?: boolean;
+}
+
+/** A write that folded into a live memory: its id, how similar (1 for equal normalized texts), and its row when merged. */
+export interface Duplicate {
+  id: string;
+  similarity: number;
+  /** The memory as it is after a metadata merge (the change a cache applies), or null when skipped. */
+  row: TableRow | null;
 }
 
 export interface WriteOutcome {
   /** The namespace's change sequence after this write: the seq of its last change. */
   seq: number;
-  /** Labels written, in the order of the input (an upsert keeps the memory's label), with the seq of each. */
-  written: { label: Label; seq: number }[];
+  /**
+   * Labels written, in the order of the input (an upsert keeps the memory's label), with the seq of each; a
+   * duplicate has the label of the memory it folded into (and seq 0 when nothing of it changed).
+   */
+  written: { label: Label; seq: number; duplicate?: Duplicate }[];
   /** Labels removed by the write (chunks of a replaced document that no longer exist). */
   removed: Label[];
   /** The seq of the first change of the write. */
@@ -54,8 +66,18 @@ export interface MemoryStore {
    * Upserts memories by id, written at `now` (epoch ms); when `replaceDocument` is given, first removes that
    * document's chunks not rewritten. `generation` is the namespace generation the vectors were made for: when
    * the namespace has moved on (re-embedded), nothing is written and EMBEDDER_MISMATCH is thrown.
+   *
+   * A memory with `dedupe` is not stored when a live memory of the namespace outside documents has the same
+   * normalized text (decided inside the write's transaction, so concurrent writes cannot both store it), or
+   * when `dedupe.near` names one: that memory is reinforced as by a recall instead, its metadata merged when
+   * asked. Every change is also recorded in the memories' history, keeping at most `maxVersions` earlier
+   * versions per memory (default 10).
    */
-  write(namespaceId: number, memories: MemoryWrite[], options: { replaceDocument?: string; now: number; generation: number }): Promise<WriteOutcome>;
+  write(
+    namespaceId: number,
+    memories: MemoryWrite[],
+    options: { replaceDocument?: string; now: number; generation: number; maxVersions?: number },
+  ): Promise<WriteOutcome>;
   deleteById(namespaceId: number, id: string, now: number): Promise<DeleteOutcome | undefined>;
   deleteDocument(namespaceId: number, documentId: string, now: number): Promise<DeleteOutcome | undefined>;
   /** Deletes memories by label, as one transaction. */
@@ -77,7 +99,13 @@ export interface MemoryStore {
    * replace the stored ones, while strength, recalls, times and expiry stay. Ids not found are skipped (and
    * listed in `missing`). `generation` as in `write`.
    */
-  update(namespaceId: number, patches: MemoryPatch[], options: { now: number; generation: number }): Promise<WriteOutcome & { missing: string[]; rows: TableRow[] }>;
+  update(
+    namespaceId: number,
+    patches: MemoryPatch[],
+    options: { now: number; generation: number; maxVersions?: number },
+  ): Promise<WriteOutcome & { missing: string[]; rows: TableRow[] }>;
+  /** Pinned memories not expired at `now`, whole, in label order, at most `limit`. */
+  pinned(namespaceId: number, now: number, limit: number): Promise<MemoryRecord[]>;
   count(namespaceId: number): Promise<number>;
   /** Memories stored with a vector only, no text. */
   countWithoutText(namespaceId: number): Promise<number>;

@@ -10,11 +10,13 @@ import type { MemoryService } from './memory-service.js';
 
 /** Facts looked up for a context that includes them. */
 const CONTEXT_FACTS = 10;
+/** Pinned memories read for a context (the budget share decides how many fit). */
+const CONTEXT_PINNED = 200;
 
 export function createContextService({ memories, facts }: { memories: MemoryService; facts: FactService }) {
   return {
     async build(namespace: string, input: ContextInput): Promise<Context> {
-      const [hits, factHits] = await Promise.all([
+      const [hits, factHits, pinned] = await Promise.all([
         memories.query(namespace, {
           query: input.query,
           k: input.k,
@@ -26,11 +28,20 @@ export function createContextService({ memories, facts }: { memories: MemoryServ
           reinforce: input.reinforce,
         }),
         input.includeFacts ? facts.search(namespace, { query: input.query, k: CONTEXT_FACTS }) : [],
+        input.pinnedShare > 0 ? memories.pinnedMemories(namespace, CONTEXT_PINNED) : [],
       ]);
+      const scores = new Map(hits.map((hit) => [hit.memory.id, hit.score]));
       return buildContext(
         factHits,
         hits.map((hit) => ({ memory: hit.memory, score: hit.score })),
-        { maxTokens: input.maxTokens, order: input.order, countTokens },
+        {
+          maxTokens: input.maxTokens,
+          order: input.order,
+          countTokens,
+          // A pinned memory the query did not return has score 0.
+          pinned: pinned.map((memory) => ({ memory, score: scores.get(memory.id) ?? 0 })),
+          pinnedShare: input.pinnedShare,
+        },
       );
     },
   };

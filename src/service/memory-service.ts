@@ -17,8 +17,10 @@ import { retention } from '../core/retention.js';
 import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
 import type { ForgetRun } from '../ports/forget-store.js';
+import type { HistoryEvent } from '../ports/history-store.js';
 import type { Store } from '../ports/store.js';
 import type { VectorIndexFactory } from '../ports/vector-index.js';
+import { createChangeFeed } from './change-feed.js';
 import { createEmbedding } from './embedding.js';
 import { DELETE_BATCH, type ForgetOutcome, runForgetting, yieldToQueries } from './forgetting.js';
 import { createJobs, type JobView } from './jobs.js';
@@ -90,6 +92,8 @@ export interface Selection {
 
 /** Forgetting runs shown with a namespace. */
 const RUNS_SHOWN = 10;
+/** Events of one memory's history answered (versions, duplicates and tombstones are each capped by the namespace's maxVersions). */
+const HISTORY_EVENTS = 5000;
 
 const encodeCursor = (label: number): string => Buffer.from(String(label)).toString('base64url');
 
@@ -156,6 +160,14 @@ export async function createMemoryService(options: ServiceOptions) {
   });
   const embedding = createEmbedding(embedders);
   const writes = createWritePath({ store, registry, cache, embedding, now, isClosing: () => closing, emit });
+  const feed = createChangeFeed({
+    store,
+    registry,
+    onChange: (listener) => {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+  });
   const jobs = createJobs({
     store,
     registry,
@@ -359,6 +371,23 @@ export async function createMemoryService(options: ServiceOptions) {
       return memory;
     },
 
+    /**
+     * A memory's history, oldest first: created, updated (with the version replaced), deduplicated, and, once
+     * it is gone, its tombstone alone. MEMORY_NOT_FOUND when nothing was ever recorded of it.
+     */
+    async memoryHistory(name: string, id: string): Promise<HistoryEvent[]> {
+      const state = await registry.get(name);
+      const events = await store.history.events(state.record.id, id, HISTORY_EVENTS);
+      if (events.length === 0) throw new MembankError('MEMORY_NOT_FOUND', `No memory "${id}" in namespace "${name}", and no record of one.`);
+      return events;
+    },
+
+    /** The namespace's pinned memories not expired, in insertion order, at most `limit`. */
+    async pinnedMemories(name: string, limit: number): Promise<MemoryRecord[]> {
+      const state = await registry.get(name);
+      return store.memories.pinned(state.record.id, now(), limit);
+    },
+
     async hasMemory(name: string, id: string): Promise<boolean> {
       return (await store.memories.get((await registry.get(name)).record.id, id, false, now())) !== undefined;
     },
@@ -444,6 +473,9 @@ export async function createMemoryService(options: ServiceOptions) {
     onForgetRun(listener: (namespace: string, run: ForgetRun) => void): void {
       forgetListeners.push(listener);
     },
+
+    /** The namespaces' change feed (see change-feed.ts). */
+    changes: feed,
 
     /** Calls `listener` after every committed change; returns a function that stops it. */
     onChange(listener: (event: ChangeEvent) => void): () => void {

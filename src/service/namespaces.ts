@@ -124,6 +124,8 @@ export function createNamespaceRegistry(options: RegistryOptions) {
         ...DEFAULT_SETTINGS,
         facts: { singleValued: (input.facts?.singleValued ?? []).map(normalizeKey) },
         forgetting: mergeForgetting(DEFAULT_SETTINGS.forgetting, input.forgetting ?? {}),
+        dedupe: { ...DEFAULT_SETTINGS.dedupe, ...input.dedupe },
+        history: { ...DEFAULT_SETTINGS.history, ...input.history },
         ...(input.hybrid && Object.keys(input.hybrid).length > 0 && { hybrid: input.hybrid }),
       },
     });
@@ -199,7 +201,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
       });
     },
 
-    /** Changes a namespace's name, metadata, forgetting settings or search-time HNSW settings. */
+    /** Changes a namespace's name, metadata, forgetting, dedupe or history settings, or search-time HNSW settings. */
     async patch(name: string, patch: PatchNamespaceInput): Promise<NamespaceRecord> {
       const state = await find(name, true);
       if (!state) throw notFound(name);
@@ -208,7 +210,11 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           if (state.deleted) throw notFound(name);
           const settings = { ...state.record.settings };
           if (patch.forgetting) settings.forgetting = mergeForgetting(settings.forgetting, patch.forgetting);
+          // A new mode without a threshold goes back to the default threshold.
+          if (patch.dedupe) settings.dedupe = { ...DEFAULT_SETTINGS.dedupe, ...patch.dedupe };
+          if (patch.history) settings.history = { ...settings.history, ...patch.history };
           if (patch.hybrid) settings.hybrid = { ...settings.hybrid, ...patch.hybrid };
+          const settingsChanged = patch.forgetting !== undefined || patch.dedupe !== undefined || patch.history !== undefined || patch.hybrid !== undefined;
           const renamed = patch.name !== undefined && patch.name !== name ? patch.name : undefined;
           if (renamed && (await find(renamed, true))) {
             throw new MembankError('NAMESPACE_CONFLICT', `A namespace named "${renamed}" exists already.`);
@@ -217,7 +223,7 @@ export function createNamespaceRegistry(options: RegistryOptions) {
           const updated = await store.namespaces.update(state.record.id, {
             name: renamed,
             metadata: patch.metadata as Metadata | undefined,
-            settings: patch.forgetting || patch.hybrid ? settings : undefined,
+            settings: settingsChanged ? settings : undefined,
             hnsw: hnsw as { efSearch: number; threshold: number | null } | undefined,
           });
           if (!updated) throw notFound(name);

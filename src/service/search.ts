@@ -3,14 +3,16 @@
  * then the query's re-ranking (recency, retention, MMR, score threshold) and neighbour expansion. Ranking reads
  * only the namespaces' in-memory tables; the store is read once at the end, for the fields of the results.
  *
- * Hybrid search, whose defaults were tuned on the LoCoMo development split:
- *  1. the query's topical words; those that are words of some memory's tags (the values of `tagFields`, such
- *     as a speaker) are "mentions" and leave the keyword query, since they say whose memory is wanted rather
- *     than what it says;
+ * Hybrid search, whose defaults were chosen by cross-validation on the LoCoMo development split:
+ *  1. the query, read once (readHybridQuery): the time it names, if any, becomes a soft window and leaves the
+ *     text; its words that name someone memories are by or about (the values of `tagFields`, or a text's
+ *     leading "Name: ") are "mentions": they leave the keyword query and the embedded text, since they say
+ *     whose memory is wanted rather than what it says;
  *  2. candidates: the top `candidates` by BM25 and by vector, and the memories adjacent to them;
  *  3. each candidate's vector similarity is computed exactly; fusion of the normalized vector and keyword
- *     scores (or RRF), plus `mentionBoost` for memories tagged with what the query names, plus
- *     `neighborWeight` times the best adjacent memory's score.
+ *     scores (or RRF), plus `mentionBoost` for memories tagged with what the query names, plus `timeWeight`
+ *     times how well its time fits the window, plus `neighborWeight` times the best adjacent memory's score.
+ *     With `explain`, each hit keeps these parts (value and weight), which add up to its score.
  */
 import type { HybridOptions } from '../api/schemas.js';
 import { distance as distanceBetween, scoreOf } from '../core/distance.js';

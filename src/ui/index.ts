@@ -11,7 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ASSETS = join(here, 'assets');
@@ -42,7 +43,7 @@ async function compileRetention(): Promise<string> {
 }
 
 /** The console's routes, to be mounted at /ui (server.ts) ahead of the API's authentication. */
-export function createConsoleRouter(): express.Router {
+export function createConsoleRouter({ logger }: { logger: Logger }): express.Router {
   const router = express.Router();
   const page = readFileSync(join(ASSETS, 'index.html'), 'utf8');
   let retention: Promise<string> | undefined;
@@ -69,6 +70,11 @@ export function createConsoleRouter(): express.Router {
   router.use(express.static(ASSETS, { index: false, fallthrough: true }));
   router.use((req, res) => {
     res.status(404).type('text').send(`No console file ${req.path}.`);
+  });
+  // Answered here, in plain text: Express's own handler would show a stack trace.
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error, path: req.originalUrl }, 'serving a console file failed');
+    res.status(500).type('text').send(`The console could not serve this file: ${error instanceof Error ? error.message : String(error)}`);
   });
   return router;
 }

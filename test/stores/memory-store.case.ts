@@ -41,7 +41,7 @@ export function memoryStoreSuite(name: string, open: () => Promise<StoreHarness>
         expect(second.written[1]!.label).toBe(bb);
         expect(await store.memories.get(ns, 'bb', true, 20)).toEqual({
           label: bb, id: 'bb', text: 'new', metadata: { k: [1, 'x'] }, timestamp: 1_000, createdAt: 10, updatedAt: 20,
-          documentId: null, chunkIndex: null, importance: null, strength: 1, recallCount: 0, lastRecalledAt: null, expiresAt: null,
+          documentId: null, chunkIndex: null, importance: null, strength: 1, recallCount: 0, lastRecalledAt: null, expiresAt: null, pinned: false,
           vector: vec(1, 2, 3, 2),
         });
         expect(await changes(other, ns)).toEqual(['1:created:a', '2:created:bb', '3:created:c', '4:updated:bb']);

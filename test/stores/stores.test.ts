@@ -10,23 +10,25 @@ import {
   createPostgresFactStore,
   createPostgresKeyStore,
   createPostgresStore,
+  createPostgresWebhookStore,
   migratePostgres,
   type PostgresDatabase,
 } from '../../src/adapters/postgres/index.js';
 import { createSqliteFactStore } from '../../src/adapters/sqlite/fact-store.js';
 import { createSqliteKeyStore } from '../../src/adapters/sqlite/key-store.js';
 import { createSqliteStore } from '../../src/adapters/sqlite/store.js';
-import { DEFAULT_HNSW, DEFAULT_SETTINGS } from '../../src/core/types.js';
 import type { Store } from '../../src/ports/store.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, useTestDatabase } from '../postgres/helpers.js';
 import { factStoreSuite } from './fact-store.case.js';
 import { forgetStoreSuite } from './forget-store.case.js';
 import { newNamespace as freshNamespace, type StoreHarness } from './harness.js';
+import { hygieneStoreSuite } from './hygiene-store.case.js';
 import { jobStoreSuite } from './job-store.case.js';
 import { keyStoreSuite } from './key-store.case.js';
 import { memoryStoreSuite } from './memory-store.case.js';
 import { namespaceStoreSuite } from './namespace-store.case.js';
+import { webhookStoreSuite } from './webhook-store.case.js';
 
 /** A SQLite store in a new file, and a second connection to the same file. */
 function openSqlite(): { store: Store; second: Database.Database; close(): Promise<void> } {
@@ -45,22 +47,31 @@ function openSqlite(): { store: Store; second: Database.Database; close(): Promi
   };
 }
 
-let namespaceCount = 0;
-const newNamespace = () => ({
-  name: `ns-${namespaceCount++}`,
-  space: 'cosine' as const,
-  dimensions: 8,
-  embedder: null,
-  embedderRevision: null,
-  hnsw: DEFAULT_HNSW,
-  settings: DEFAULT_SETTINGS,
-});
+const newNamespace = () => freshNamespace({ dimensions: 8 });
 
 factStoreSuite('SQLite', async () => {
   const sqlite = openSqlite();
   const a = await sqlite.store.namespaces.create(newNamespace());
   const b = await sqlite.store.namespaces.create(newNamespace());
   return { facts: sqlite.store.facts, other: createSqliteFactStore(sqlite.second), namespaces: [a.id, b.id], close: sqlite.close };
+});
+
+hygieneStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return { store: sqlite.store, namespaceId: ns.id, close: sqlite.close };
+});
+
+webhookStoreSuite('SQLite', async () => {
+  const sqlite = openSqlite();
+  const ns = await sqlite.store.namespaces.create(newNamespace());
+  return {
+    webhooks: sqlite.store.webhooks,
+    namespaceId: ns.id,
+    // Writes advance the head; the second connection stands in for them.
+    setHead: async (seq) => void sqlite.second.prepare('UPDATE namespaces SET head_seq = ? WHERE id = ?').run(seq, ns.id),
+    close: sqlite.close,
+  };
 });
 
 keyStoreSuite('SQLite', async () => {
@@ -157,6 +168,27 @@ describePostgres('PostgreSQL', () => {
       dead.close();
       await Promise.all([one.close(), two.close()]);
     }
+  });
+
+  hygieneStoreSuite('PostgreSQL', async () => {
+    const harness = await postgresHarness();
+    const ns = await harness.store.namespaces.create(newNamespace());
+    return { store: harness.store, namespaceId: ns.id, close: harness.close };
+  });
+
+  webhookStoreSuite('PostgreSQL', async () => {
+    const [one, two] = twoNodes();
+    // Webhooks belong to no namespace: each test starts from an empty table (the tests of a file run in turn).
+    await one.sql`TRUNCATE webhooks CASCADE`;
+    const namespaceId = await insertNamespace(one);
+    return {
+      webhooks: createPostgresWebhookStore(one),
+      namespaceId,
+      setHead: async (seq) => void (await two.sql`UPDATE namespaces SET head_seq = ${seq} WHERE id = ${namespaceId}`),
+      close: async () => {
+        await Promise.all([one.close(), two.close()]);
+      },
+    };
   });
 
   factStoreSuite('PostgreSQL', async () => {

@@ -15,6 +15,8 @@ function forgetSql(sql: Sql, policy: ForgetPolicy) {
     reasons.push(sql`(coalesce(m.last_recalled_at, m.created_at) + ${scale}::float8 * m.strength < ${timeParam(policy.now)})`);
   }
   const parts = [reasons.length > 0 ? sql`(${reasons.reduce((all, r) => sql`${all} OR ${r}`)})` : sql`true`];
+  // A pinned memory goes only when it expired.
+  parts.push(sql`(NOT m.pinned OR (m.expires_at IS NOT NULL AND m.expires_at <= ${policy.now}))`);
   if (policy.olderThan !== undefined) parts.push(sql`m.event_at < ${policy.olderThan}`);
   if (policy.filter) parts.push(compileFilter(sql, policy.filter));
   if (policy.protect) parts.push(sql`NOT COALESCE(${compileFilter(sql, policy.protect)}, false)`);

@@ -7,10 +7,12 @@ export { createPostgresDatabase, type Listening, type PostgresDatabase, type Pos
 export { isConnectionError, storageErrorOf } from './errors.js';
 export { createPostgresFactStore } from './fact-store.js';
 export { createPostgresForgetStore } from './forget-store.js';
+export { createPostgresHistoryStore } from './history-store.js';
 export { createPostgresJobStore, type PostgresJobStore } from './job-store.js';
 export { createPostgresKeyStore } from './key-store.js';
 export { createPostgresMemoryStore } from './memory-store.js';
 export { createPostgresNamespaceStore } from './namespace-store.js';
+export { createPostgresWebhookStore } from './webhook-store.js';
 export {
   migratePostgres,
   POSTGRES_MIGRATIONS_DIR,

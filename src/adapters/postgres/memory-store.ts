@@ -8,10 +8,13 @@
  */
 import { MembankError } from '../../core/errors.js';
 import type { Scalar } from '../../core/filter.js';
+import { normalizeText } from '../../core/normalize.js';
 import type { TableRow } from '../../core/table/index.js';
-import { asLabel, type Label, type MemoryWrite } from '../../core/types.js';
+import { asLabel, DEFAULT_HISTORY, type Label, type MemoryWrite, type Metadata } from '../../core/types.js';
 import type { ChangeOp } from '../../ports/change-log.js';
-import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import type { HistoryOp, RemovalPolicy } from '../../ports/history-store.js';
+import type { DeleteOutcome, Duplicate, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import { textKey } from '../text-key.js';
 import type { PostgresDatabase, Sql, TransactionSql } from './database.js';
 import { fromRow, jsonText, type MemoryRow, packVectors, tableRow, type TableTuple, vectorToBytes } from './rows.js';
 
@@ -23,7 +26,7 @@ const ALL_WITH_VECTOR = { text: true, metadata: true, vector: true };
 /** Columns of a memory; fields not asked for are read as empty. (Constant text of this module only.) */
 const columns = (fields: MemoryFields): string =>
   [
-    'label, id, event_at, created_at, updated_at, document_id, chunk_index, importance, strength, recall_count, last_recalled_at, expires_at',
+    'label, id, event_at, created_at, updated_at, document_id, chunk_index, importance, strength, recall_count, last_recalled_at, expires_at, pinned',
     fields.text ? 'text' : 'NULL::text AS text',
     fields.metadata ? 'metadata' : `'{}'::jsonb AS metadata`,
     fields.vector ? 'vector' : 'NULL::bytea AS vector',
@@ -109,61 +112,180 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
       seq: firstSeq + i,
       off: offsets[i]! + 1,
       len: lengths[i]!,
+      text_key: textKey(m.text),
+      pinned: m.pinned === true,
     }));
     // Replacing a memory replaces it whole: its strength and recalls start again; created_at stays.
     const written = await tx<{ label: number; id: string; seq: number; created: boolean }[]>`
       WITH up AS (
         INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index,
-          importance, strength, expires_at, seq)
+          importance, strength, expires_at, seq, text_key, pinned)
         SELECT ${namespaceId}, r.id, r.text, r.metadata, substring(${blob}::bytea FROM r.off FOR r.len), r.event_at, ${now}, ${now},
-          r.document_id, r.chunk_index, r.importance, r.strength, r.expires_at, r.seq
+          r.document_id, r.chunk_index, r.importance, r.strength, r.expires_at, r.seq, r.text_key, r.pinned
         FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS r(i int, id text, text text, metadata jsonb, event_at bigint,
-          document_id text, chunk_index int, importance float8, strength float8, expires_at bigint, seq bigint, off int, len int)
+          document_id text, chunk_index int, importance float8, strength float8, expires_at bigint, seq bigint, off int, len int,
+          text_key text, pinned boolean)
         ORDER BY r.i
         ON CONFLICT (namespace_id, id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata, vector = EXCLUDED.vector,
           event_at = EXCLUDED.event_at, updated_at = EXCLUDED.updated_at, document_id = EXCLUDED.document_id,
           chunk_index = EXCLUDED.chunk_index, importance = EXCLUDED.importance, strength = EXCLUDED.strength, recall_count = 0,
-          last_recalled_at = NULL, expires_at = EXCLUDED.expires_at, seq = EXCLUDED.seq
+          last_recalled_at = NULL, expires_at = EXCLUDED.expires_at, seq = EXCLUDED.seq, text_key = EXCLUDED.text_key,
+          pinned = EXCLUDED.pinned
         RETURNING label, id, seq, (xmax = 0) AS created),
       logged AS (
         INSERT INTO changes (namespace_id, seq, at, op, memory_id, label)
         SELECT ${namespaceId}, seq, ${now}, CASE WHEN created THEN 'created' ELSE 'updated' END, id, label FROM up)
       SELECT label, id, seq, created FROM up`;
     const bySeq = new Map(written.map((w) => [w.seq, w]));
-    return memories.map((_, i) => ({ label: asLabel(bySeq.get(firstSeq + i)!.label), seq: firstSeq + i }));
+    return memories.map((_, i) => ({ label: asLabel(bySeq.get(firstSeq + i)!.label), seq: firstSeq + i, created: bySeq.get(firstSeq + i)!.created }));
   };
 
-  const write = (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number, generation: number) =>
+  type HistoryEntry = { id: string; seq: number; op: HistoryOp; reason?: RemovalPolicy; text?: string | null; metadata?: Metadata; similarity?: number };
+  /** Records events of memories' histories, in order, and caps the earlier versions (and duplicate notes) kept. */
+  const record = async (tx: TransactionSql, namespaceId: number, at: number, events: HistoryEntry[], maxVersions: number) => {
+    if (events.length === 0) return;
+    const rows = events.map((e, n) => ({ n, id: e.id, seq: e.seq, op: e.op, reason: e.reason ?? null, text: e.text ?? null, metadata: e.metadata ?? null, similarity: e.similarity ?? null }));
+    await tx`
+      INSERT INTO memory_history (namespace_id, memory_id, seq, at, op, reason, text, metadata, similarity)
+      SELECT ${namespaceId}, e.id, e.seq, ${at}, e.op, e.reason, e.text, e.metadata, e.similarity
+      FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS e(n int, id text, seq bigint, op text, reason text, text text, metadata jsonb, similarity float8)
+      ORDER BY e.n`;
+    const capped = [...new Set(events.filter((e) => e.op === 'updated' || e.op === 'deduplicated').map((e) => e.id))];
+    if (capped.length === 0) return;
+    await tx`
+      DELETE FROM memory_history h USING (
+        SELECT id, row_number() OVER (PARTITION BY memory_id, op ORDER BY id DESC) AS rn FROM memory_history
+        WHERE namespace_id = ${namespaceId} AND memory_id = ANY(${capped}::text[]) AND op IN ('updated', 'deduplicated')) x
+      WHERE h.id = x.id AND x.rn > ${maxVersions}`;
+  };
+
+  /** What a removal leaves of a memory's history: its tombstone alone. */
+  const TOMBSTONES: Partial<Record<ChangeOp, { op: HistoryOp; reason: RemovalPolicy }>> = {
+    deleted: { op: 'forgotten', reason: 'delete' },
+    expired: { op: 'expired', reason: 'ttl' },
+    forgotten: { op: 'forgotten', reason: 'retention' },
+    erased: { op: 'forgotten', reason: 'erase' },
+  };
+  const bury = async (tx: TransactionSql, namespaceId: number, at: number, rows: { id: string; seq: number }[], op: ChangeOp) => {
+    if (rows.length === 0) return;
+    await tx`DELETE FROM memory_history WHERE namespace_id = ${namespaceId} AND memory_id = ANY(${rows.map((r) => r.id)}::text[])`;
+    const tombstone = TOMBSTONES[op];
+    if (tombstone) await record(tx, namespaceId, at, rows.map((r) => ({ id: r.id, seq: r.seq, ...tombstone })), 0);
+  };
+
+  type Found = { label: number; id: string; text: string | null; metadata: Metadata; text_key?: string | null };
+  /** For each memory with `dedupe`, the live memory it folds into: equal normalized text first, then the near one named. */
+  const duplicates = async (tx: TransactionSql, namespaceId: number, memories: MemoryWrite[], keys: (string | null)[], now: number) => {
+    const wanted = [...new Set(memories.flatMap((m, i) => (m.dedupe && keys[i] ? [keys[i]!] : [])))];
+    const same = wanted.length === 0 ? [] : await tx<Found[]>`
+      SELECT label, id, text, metadata, text_key FROM memories WHERE namespace_id = ${namespaceId} AND text_key = ANY(${wanted}::text[])
+        AND document_id IS NULL AND (expires_at IS NULL OR expires_at > ${now}) ORDER BY label`;
+    const nearLabels = memories.flatMap((m) => (m.dedupe?.near ? [m.dedupe.near.label as number] : []));
+    const near = nearLabels.length === 0 ? [] : await tx<Found[]>`
+      SELECT label, id, text, metadata FROM memories WHERE namespace_id = ${namespaceId} AND label = ANY(${nearLabels}::bigint[])
+        AND (expires_at IS NULL OR expires_at > ${now})`;
+    return memories.map((m, i): { row: Found; similarity: number } | undefined => {
+      if (!m.dedupe) return undefined;
+      if (keys[i]) {
+        const normalized = normalizeText(m.text!);
+        const equal = same.find((row) => row.text_key === keys[i] && row.text !== null && normalizeText(row.text) === normalized);
+        if (equal) return { row: equal, similarity: 1 };
+      }
+      const close = m.dedupe.near && near.find((row) => row.label === m.dedupe!.near!.label);
+      return close ? { row: close, similarity: m.dedupe.near!.similarity } : undefined;
+    });
+  };
+
+  const write = (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number, generation: number, maxVersions: number) =>
     db.transaction(async (tx): Promise<WriteOutcome> => {
+      const dedupe = memories.some((m) => m.dedupe);
+      // Under the namespace's row lock, every earlier writer of the namespace has committed: its rows are seen.
+      if (replaceDocument !== undefined || dedupe) await lock(tx, namespaceId);
       let stale: { label: number; id: string }[] = [];
       if (replaceDocument !== undefined) {
-        await lock(tx, namespaceId);
         const keep = new Set(memories.map((m) => m.id));
         const chunks = await tx<{ label: number; id: string }[]>`
           SELECT label, id FROM memories WHERE namespace_id = ${namespaceId} AND document_id = ${replaceDocument}
           ORDER BY chunk_index NULLS FIRST, label`;
         stale = chunks.filter((row) => !keep.has(row.id));
       }
-      const firstSeq = await take(tx, namespaceId, stale.length + memories.length, generation);
+      const keys = memories.map((m) => textKey(m.text));
+      const found = dedupe ? await duplicates(tx, namespaceId, memories, keys, now) : memories.map(() => undefined);
+      const fresh = memories.filter((_, i) => found[i] === undefined);
+      const merges = memories.filter((m, i) => found[i] !== undefined && m.dedupe!.onDuplicate === 'merge').length;
+      const total = stale.length + fresh.length + merges;
+      const firstSeq = await take(tx, namespaceId, total, generation);
       if (stale.length > 0) {
         await tx`DELETE FROM memories WHERE namespace_id = ${namespaceId} AND label = ANY(${stale.map((row) => row.label)}::bigint[])`;
-        await log(tx, namespaceId, now, stale.map((row, i) => ({ seq: firstSeq + i, op: 'deleted' as const, id: row.id, label: row.label })));
+        const numbered = stale.map((row, i) => ({ seq: firstSeq + i, op: 'deleted' as const, id: row.id, label: row.label }));
+        await log(tx, namespaceId, now, numbered);
+        await bury(tx, namespaceId, now, numbered, 'deleted');
       }
       const start = firstSeq + stale.length;
-      let written: { label: Label; seq: number }[] = [];
-      if (memories.length > 0) {
+      const previous = new Map(
+        fresh.length === 0
+          ? []
+          : (
+              await tx<{ id: string; text: string | null; metadata: Metadata }[]>`
+                SELECT id, text, metadata FROM memories WHERE namespace_id = ${namespaceId} AND id = ANY(${fresh.map((m) => m.id)}::text[])`
+            ).map((row) => [row.id, row]),
+      );
+      let stored: { label: Label; seq: number; created: boolean }[] = [];
+      if (fresh.length > 0) {
         // The same id twice in one write: one row at a time, as SQLite does (created, then updated).
-        if (new Set(memories.map((m) => m.id)).size === memories.length) written = await upsert(tx, namespaceId, memories, start, now);
-        else for (const [i, m] of memories.entries()) written.push(...(await upsert(tx, namespaceId, [m], start + i, now)));
+        if (new Set(fresh.map((m) => m.id)).size === fresh.length) stored = await upsert(tx, namespaceId, fresh, start, now);
+        else for (const [i, m] of fresh.entries()) stored.push(...(await upsert(tx, namespaceId, [m], start + i, now)));
       }
-      return { firstSeq, seq: firstSeq + stale.length + memories.length - 1, written, removed: stale.map((row) => asLabel(row.label)) };
+      const events: HistoryEntry[] = [];
+      const seen = new Set<string>();
+      fresh.forEach((m, i) => {
+        const before = seen.has(m.id) ? undefined : previous.get(m.id);
+        seen.add(m.id);
+        events.push(
+          stored[i]!.created || !before
+            ? { id: m.id, seq: stored[i]!.seq, op: 'created' }
+            : { id: m.id, seq: stored[i]!.seq, op: 'updated', text: before.text, metadata: before.metadata },
+        );
+      });
+      let seq = start + fresh.length;
+      let next = 0;
+      const written: WriteOutcome['written'] = [];
+      for (const [i, m] of memories.entries()) {
+        const dup = found[i];
+        if (!dup) {
+          const { label, seq: at } = stored[next++]!;
+          written.push({ label, seq: at });
+          continue;
+        }
+        await tx`
+          UPDATE memories SET strength = strength + 1, recall_count = recall_count + 1,
+            last_recalled_at = GREATEST(coalesce(last_recalled_at, 0), ${now}), pinned = pinned OR ${m.pinned === true}
+          WHERE label = ${dup.row.label}`;
+        const duplicate: Duplicate = { id: dup.row.id, similarity: dup.similarity, row: null };
+        let at = firstSeq + total - 1;
+        if (m.dedupe!.onDuplicate === 'merge') {
+          at = seq++;
+          const metadata = { ...dup.row.metadata, ...m.metadata };
+          const [t] = await tx<TableTuple[]>`
+            UPDATE memories SET metadata = ${jsonText(metadata)}::text::jsonb, updated_at = ${now}, seq = ${at}
+            WHERE label = ${dup.row.label} RETURNING ${tx.unsafe(TABLE_COLUMNS)}, text, metadata`;
+          await log(tx, namespaceId, now, [{ seq: at, op: 'updated', id: dup.row.id, label: dup.row.label }]);
+          duplicate.row = tableRow(t!, true);
+        }
+        events.push({ id: dup.row.id, seq: at, op: 'deduplicated', similarity: dup.similarity });
+        written.push({ label: asLabel(dup.row.label), seq: duplicate.row ? at : 0, duplicate });
+      }
+      await record(tx, namespaceId, now, events, maxVersions);
+      return { firstSeq, seq: firstSeq + total - 1, written, removed: stale.map((row) => asLabel(row.label)) };
     });
 
   /** Numbers and logs what a delete removed, in the order given. */
   const removed = async (tx: TransactionSql, namespaceId: number, rows: { label: number; id: string }[], op: ChangeOp, now: number) => {
     if (rows.length === 0) return undefined;
     const firstSeq = await take(tx, namespaceId, rows.length);
-    await log(tx, namespaceId, now, rows.map((row, i) => ({ seq: firstSeq + i, op, id: row.id, label: row.label })));
+    const numbered = rows.map((row, i) => ({ seq: firstSeq + i, op, id: row.id, label: row.label }));
+    await log(tx, namespaceId, now, numbered);
+    await bury(tx, namespaceId, now, numbered, op);
     const outcome: DeleteOutcome = {
       firstSeq,
       seq: firstSeq + rows.length - 1,
@@ -176,8 +298,16 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
   const select = (sql: Sql, fields: MemoryFields) => sql.unsafe(columns(fields));
 
   return {
-    async write(namespaceId, memories, { replaceDocument, now, generation }) {
-      return committed(namespaceId, await write(namespaceId, memories, replaceDocument, now, generation));
+    async write(namespaceId, memories, { replaceDocument, now, generation, maxVersions = DEFAULT_HISTORY.maxVersions }) {
+      return committed(namespaceId, await write(namespaceId, memories, replaceDocument, now, generation, maxVersions));
+    },
+    async pinned(namespaceId, now, limit) {
+      const rows = await db.read(
+        (sql) => sql<MemoryRow[]>`
+          SELECT ${select(sql, ALL)} FROM memories WHERE namespace_id = ${namespaceId} AND pinned
+            AND (expires_at IS NULL OR expires_at > ${now}) ORDER BY label LIMIT ${limit}`,
+      );
+      return rows.map(fromRow);
     },
     async deleteById(namespaceId, id, now) {
       const outcome = await db.transaction(async (tx) => {
@@ -246,18 +376,25 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
       );
       return rows.map(fromRow);
     },
-    async update(namespaceId, patches, { now, generation }) {
+    async update(namespaceId, patches, { now, generation, maxVersions = DEFAULT_HISTORY.maxVersions }) {
       const outcome = await db.transaction(async (tx) => {
         if (!(await locked(tx, namespaceId))) {
           return { firstSeq: 0, seq: 0, written: [], removed: [] as Label[], missing: patches.map((p) => p.id), rows: [] as TableRow[] };
         }
-        const existing = await tx<{ id: string }[]>`
-          SELECT id FROM memories WHERE namespace_id = ${namespaceId} AND id = ANY(${patches.map((p) => p.id)}::text[])`;
+        const existing = await tx<{ id: string; text: string | null; metadata: Metadata }[]>`
+          SELECT id, text, metadata FROM memories WHERE namespace_id = ${namespaceId} AND id = ANY(${patches.map((p) => p.id)}::text[])`;
         const ids = new Set(existing.map((row) => row.id));
         const found = patches.filter((p) => ids.has(p.id));
         const missing = patches.filter((p) => !ids.has(p.id)).map((p) => p.id);
         if (found.length === 0) return { firstSeq: 0, seq: 0, written: [], removed: [], missing, rows: [] as TableRow[] };
         const firstSeq = await take(tx, namespaceId, found.length, generation);
+        // Each patch's previous version: the stored one, or the one an earlier patch of the same id made.
+        const versions = new Map(existing.map((row) => [row.id, { text: row.text, metadata: row.metadata }]));
+        const events: HistoryEntry[] = found.map((p, i) => {
+          const before = versions.get(p.id)!;
+          versions.set(p.id, { text: p.text !== undefined ? p.text : before.text, metadata: p.metadata ?? before.metadata });
+          return { id: p.id, seq: firstSeq + i, op: 'updated', text: before.text, metadata: before.metadata };
+        });
         // One statement per patch (pipelined on the transaction's connection): the same id twice applies twice, in order.
         const updated = await Promise.all(
           found.map(
@@ -265,12 +402,15 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
               UPDATE memories SET text = CASE WHEN ${p.text !== undefined} THEN ${p.text ?? null}::text ELSE text END,
                 metadata = coalesce(${p.metadata === undefined ? null : jsonText(p.metadata)}::text::jsonb, metadata),
                 vector = coalesce(${p.vector === undefined ? null : vectorToBytes(p.vector)}::bytea, vector),
+                text_key = CASE WHEN ${p.text !== undefined} THEN ${p.text === undefined ? null : textKey(p.text)}::text ELSE text_key END,
+                pinned = coalesce(${p.pinned ?? null}::boolean, pinned),
                 updated_at = ${now}, seq = ${firstSeq + i}
               WHERE namespace_id = ${namespaceId} AND id = ${p.id} RETURNING ${tx.unsafe(TABLE_COLUMNS)}, text, metadata`,
           ),
         );
         const rows = updated.map(([t]) => tableRow(t!, true));
         await log(tx, namespaceId, now, rows.map((row, i) => ({ seq: row.seq, op: 'updated' as const, id: found[i]!.id, label: row.label })));
+        await record(tx, namespaceId, now, events, maxVersions);
         return {
           firstSeq,
           seq: firstSeq + found.length - 1,

@@ -1,7 +1,9 @@
 /** Conversions between PostgreSQL rows and the core's records: vectors as float32 LE BYTEA, JSONB columns. */
 import {
   asLabel,
+  DEFAULT_DEDUPE,
   DEFAULT_FORGETTING,
+  DEFAULT_HISTORY,
   DEFAULT_SETTINGS,
   type MemoryRecord,
   type Metadata,
@@ -93,7 +95,13 @@ export function toNamespace(row: NamespaceRow): NamespaceRecord {
     embedder: row.embedder,
     embedderRevision: row.embedder_revision,
     hnsw: { m: row.hnsw_m, efConstruction: row.hnsw_ef_construction, efSearch: row.hnsw_ef_search, threshold: row.hnsw_threshold },
-    settings: { ...DEFAULT_SETTINGS, ...stored, forgetting: { ...DEFAULT_FORGETTING, ...stored.forgetting } },
+    settings: {
+      ...DEFAULT_SETTINGS,
+      ...stored,
+      forgetting: { ...DEFAULT_FORGETTING, ...stored.forgetting },
+      dedupe: { ...DEFAULT_DEDUPE, ...stored.dedupe },
+      history: { ...DEFAULT_HISTORY, ...stored.history },
+    },
     createdAt: row.created_at,
     generation: row.generation,
   };
@@ -112,6 +120,7 @@ export interface MemoryRow {
   recall_count: number;
   last_recalled_at: number | null;
   expires_at: number | null;
+  pinned: boolean;
   text: string | null;
   metadata: Metadata;
   vector: Buffer | null;
@@ -131,6 +140,7 @@ export function fromRow(row: MemoryRow): MemoryRecord {
     recallCount: row.recall_count,
     lastRecalledAt: row.last_recalled_at,
     expiresAt: row.expires_at,
+    pinned: row.pinned,
     text: row.text,
     metadata: row.metadata,
   };

@@ -11,11 +11,13 @@ import { createPostgresChangeLog } from './change-log.js';
 import { createPostgresDatabase, type Listening, type PostgresDatabase, type PostgresOptions } from './database.js';
 import { createPostgresFactStore } from './fact-store.js';
 import { createPostgresForgetStore } from './forget-store.js';
+import { createPostgresHistoryStore } from './history-store.js';
 import { createPostgresJobStore } from './job-store.js';
 import { createPostgresKeyStore } from './key-store.js';
 import { createPostgresMemoryStore } from './memory-store.js';
 import { migratePostgres, type MigrationOutcome } from './migrate.js';
 import { createPostgresNamespaceStore } from './namespace-store.js';
+import { createPostgresWebhookStore } from './webhook-store.js';
 
 /** The channel of head notifications: payload `[[namespaceId, seq], …]` as JSON. */
 export const HEADS_CHANNEL = 'membank_heads';
@@ -96,6 +98,8 @@ export function createPostgresStore(db: PostgresDatabase, options: Pick<Postgres
     forgetting: createPostgresForgetStore(db),
     facts: createPostgresFactStore(db),
     keys: createPostgresKeyStore(db),
+    history: createPostgresHistoryStore(db),
+    webhooks: createPostgresWebhookStore(db),
     async heads(ids) {
       if (ids.length === 0) return new Map();
       const rows = await db.read((sql) => sql<{ id: number; seq: number }[]>`SELECT id, head_seq AS seq FROM namespaces WHERE id = ANY(${ids}::bigint[])`);

@@ -18,6 +18,9 @@ function forgetSql(policy: ForgetPolicy): { sql: string; params: (string | numbe
     params.push(-Math.log(policy.retention.threshold) * policy.retention.timescale * 1000, policy.now);
   }
   const parts = [reasons.length > 0 ? `(${reasons.join(' OR ')})` : '1'];
+  // A pinned memory goes only when it expired.
+  parts.push('(m.pinned = 0 OR (m.expires_at IS NOT NULL AND m.expires_at <= ?))');
+  params.push(policy.now);
   if (policy.olderThan !== undefined) {
     parts.push('m.event_at < ?');
     params.push(policy.olderThan);

@@ -6,10 +6,13 @@
 import type Database from 'better-sqlite3';
 import { MembankError } from '../../core/errors.js';
 import type { Scalar } from '../../core/filter.js';
+import { normalizeText } from '../../core/normalize.js';
 import { scalarAt, type TableRow } from '../../core/table/index.js';
-import { asLabel, type Label, type MemoryWrite, type Metadata } from '../../core/types.js';
+import { asLabel, DEFAULT_HISTORY, type Label, type MemoryWrite, type Metadata } from '../../core/types.js';
 import type { ChangeOp } from '../../ports/change-log.js';
-import type { DeleteOutcome, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import type { HistoryOp, RemovalPolicy } from '../../ports/history-store.js';
+import type { DeleteOutcome, Duplicate, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
+import { textKey } from '../text-key.js';
 import { inBatches } from './database.js';
 import { blobToVector, fromRow, memoryColumns, type MemoryRow, vectorToBlob } from './rows.js';
 
@@ -58,8 +61,9 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
     insert: db
       .prepare(
         `INSERT INTO memories (namespace_id, id, text, metadata, vector, event_at, created_at, updated_at, document_id, chunk_index,
-           importance, strength, expires_at, seq)
-         VALUES (@ns, @id, @text, @metadata, @vector, @eventAt, @now, @now, @documentId, @chunkIndex, @importance, @strength, @expiresAt, @seq)
+           importance, strength, expires_at, seq, text_key, pinned)
+         VALUES (@ns, @id, @text, @metadata, @vector, @eventAt, @now, @now, @documentId, @chunkIndex, @importance, @strength, @expiresAt, @seq,
+           @textKey, @pinned)
          ON CONFLICT (namespace_id, id) DO NOTHING RETURNING label`,
       )
       .pluck(),
@@ -67,18 +71,47 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
       .prepare(
         `UPDATE memories SET text = @text, metadata = @metadata, vector = @vector, event_at = @eventAt, updated_at = @now,
            document_id = @documentId, chunk_index = @chunkIndex, importance = @importance, strength = @strength,
-           recall_count = 0, last_recalled_at = NULL, expires_at = @expiresAt, seq = @seq
+           recall_count = 0, last_recalled_at = NULL, expires_at = @expiresAt, seq = @seq, text_key = @textKey, pinned = @pinned
          WHERE namespace_id = @ns AND id = @id RETURNING label`,
       )
       .pluck(),
     patch: db
       .prepare(
         `UPDATE memories SET text = CASE WHEN @setText THEN @text ELSE text END, metadata = coalesce(@metadata, metadata),
-           vector = coalesce(@vector, vector), updated_at = @now, seq = @seq
+           vector = coalesce(@vector, vector), updated_at = @now, seq = @seq,
+           text_key = CASE WHEN @setText THEN @textKey ELSE text_key END, pinned = coalesce(@pinned, pinned)
          WHERE namespace_id = @ns AND id = @id RETURNING ${TABLE_COLUMNS}, text, metadata`,
       )
       .raw(),
     labelOf: db.prepare('SELECT label FROM memories WHERE namespace_id = ? AND id = ?').pluck(),
+    previous: db.prepare('SELECT text, metadata FROM memories WHERE namespace_id = ? AND id = ?'),
+    // Live memories outside documents with this text key (a key's matches are compared by normalized text).
+    sameText: db.prepare(
+      `SELECT label, id, text, metadata FROM memories WHERE namespace_id = ? AND text_key = ? AND document_id IS NULL
+         AND (expires_at IS NULL OR expires_at > ?) ORDER BY label LIMIT 16`,
+    ),
+    liveByLabel: db.prepare(
+      'SELECT label, id, text, metadata FROM memories WHERE label = ? AND namespace_id = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    // A duplicate write is a recall of the memory it folds into (see core/retention.ts); `pinned` only pins.
+    recallDuplicate: db.prepare(
+      `UPDATE memories SET strength = strength + 1, recall_count = recall_count + 1, last_recalled_at = max(coalesce(last_recalled_at, 0), @now),
+         pinned = max(pinned, @pinned) WHERE label = @label`,
+    ),
+    mergeDuplicate: db
+      .prepare(`UPDATE memories SET metadata = @metadata, updated_at = @now, seq = @seq WHERE label = @label RETURNING ${TABLE_COLUMNS}, text, metadata`)
+      .raw(),
+    pinned: db.prepare(`SELECT ${memoryColumns(ALL)} FROM memories WHERE namespace_id = @ns AND pinned = 1 AND ${VISIBLE} ORDER BY label LIMIT @limit`).raw(),
+    addHistory: db.prepare(
+      `INSERT INTO memory_history (namespace_id, memory_id, seq, at, op, reason, text, metadata, similarity)
+       VALUES (@ns, @id, @seq, @at, @op, @reason, @text, @metadata, @similarity)`,
+    ),
+    // Earlier versions beyond the namespace's cap go, oldest first (and so do as many duplicate notes).
+    capHistory: db.prepare(
+      `DELETE FROM memory_history WHERE namespace_id = @ns AND memory_id = @id AND op = @op AND id NOT IN
+         (SELECT id FROM memory_history WHERE namespace_id = @ns AND memory_id = @id AND op = @op ORDER BY id DESC LIMIT @keep)`,
+    ),
+    forgetHistory: db.prepare('DELETE FROM memory_history WHERE namespace_id = ? AND memory_id = ?'),
     deleteById: db.prepare('DELETE FROM memories WHERE namespace_id = ? AND id = ? RETURNING label').pluck(),
     deleteLabel: db.prepare('DELETE FROM memories WHERE label = ? AND namespace_id = ? RETURNING id').pluck(),
     documentChunks: db.prepare('SELECT label, id FROM memories WHERE namespace_id = ? AND document_id = ? ORDER BY chunk_index'),
@@ -126,47 +159,125 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
     sql.logChange.run(namespaceId, seq, at, op, id, label);
   };
 
-  const write = db.transaction((namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number, generation: number): WriteOutcome => {
-    let stale: { label: number; id: string }[] = [];
-    if (replaceDocument !== undefined) {
-      const keep = new Set(memories.map((m) => m.id));
-      stale = (sql.documentChunks.all(namespaceId, replaceDocument) as { label: number; id: string }[]).filter((row) => !keep.has(row.id));
-    }
-    const firstSeq = take(namespaceId, stale.length + memories.length, generation);
-    let seq = firstSeq;
-    for (const row of stale) {
-      sql.deleteLabel.get(row.label, namespaceId);
-      log(namespaceId, seq++, now, 'deleted', row.id, row.label);
-    }
-    const written = memories.map((m) => {
-      const params = {
-        ns: namespaceId,
-        id: m.id,
-        text: m.text,
-        metadata: JSON.stringify(m.metadata),
-        vector: vectorToBlob(m.vector),
-        eventAt: m.timestamp,
-        now,
-        documentId: m.documentId,
-        chunkIndex: m.chunkIndex,
-        importance: m.importance,
-        strength: m.strength,
-        expiresAt: m.expiresAt,
-        seq,
-      };
-      const inserted = sql.insert.get(params) as number | undefined;
-      const label = inserted ?? (sql.update.get(params) as number);
-      log(namespaceId, seq, now, inserted === undefined ? 'updated' : 'created', m.id, label);
-      return { label: asLabel(label), seq: seq++ };
+  type History = { op: HistoryOp; reason?: RemovalPolicy; previous?: { text: string | null; metadata: string }; similarity?: number };
+  const record = (namespaceId: number, id: string, seq: number, at: number, event: History, maxVersions: number): void => {
+    sql.addHistory.run({
+      ns: namespaceId,
+      id,
+      seq,
+      at,
+      op: event.op,
+      reason: event.reason ?? null,
+      text: event.previous?.text ?? null,
+      metadata: event.previous?.metadata ?? null,
+      similarity: event.similarity ?? null,
     });
-    return { firstSeq, seq: seq - 1, written, removed: stale.map((row) => asLabel(row.label)) };
-  });
+    if (event.op === 'updated' || event.op === 'deduplicated') sql.capHistory.run({ ns: namespaceId, id, op: event.op, keep: maxVersions });
+  };
+
+  /** What a removal leaves of a memory's history: its tombstone alone. */
+  const TOMBSTONES: Record<ChangeOp, History | undefined> = {
+    created: undefined,
+    updated: undefined,
+    deleted: { op: 'forgotten', reason: 'delete' },
+    expired: { op: 'expired', reason: 'ttl' },
+    forgotten: { op: 'forgotten', reason: 'retention' },
+    erased: { op: 'forgotten', reason: 'erase' },
+  };
+  const bury = (namespaceId: number, id: string, seq: number, at: number, op: ChangeOp): void => {
+    sql.forgetHistory.run(namespaceId, id);
+    const tombstone = TOMBSTONES[op];
+    if (tombstone) record(namespaceId, id, seq, at, tombstone, 0);
+  };
+
+  type Found = { label: number; id: string; text: string | null; metadata: string };
+  /** The live memory a write folds into, if any: equal normalized text first, then the near one named. */
+  const duplicateOf = (namespaceId: number, m: MemoryWrite, key: string | null, now: number): { row: Found; similarity: number } | undefined => {
+    if (key !== null) {
+      const normalized = normalizeText(m.text!);
+      const equal = (sql.sameText.all(namespaceId, key, now) as Found[]).find((row) => row.text !== null && normalizeText(row.text) === normalized);
+      if (equal) return { row: equal, similarity: 1 };
+    }
+    const near = m.dedupe?.near;
+    const row = near && (sql.liveByLabel.get(near.label, namespaceId, now) as Found | undefined);
+    return row ? { row, similarity: near.similarity } : undefined;
+  };
+
+  const write = db.transaction(
+    (namespaceId: number, memories: MemoryWrite[], replaceDocument: string | undefined, now: number, generation: number, maxVersions: number): WriteOutcome => {
+      let stale: { label: number; id: string }[] = [];
+      if (replaceDocument !== undefined) {
+        const keep = new Set(memories.map((m) => m.id));
+        stale = (sql.documentChunks.all(namespaceId, replaceDocument) as { label: number; id: string }[]).filter((row) => !keep.has(row.id));
+      }
+      const keys = memories.map((m) => textKey(m.text));
+      // Duplicates are decided first, so that the write takes as many numbers as it makes changes.
+      const found = memories.map((m, i) => (m.dedupe ? duplicateOf(namespaceId, m, keys[i]!, now) : undefined));
+      const changes = memories.filter((m, i) => found[i] === undefined || m.dedupe!.onDuplicate === 'merge').length;
+      const firstSeq = take(namespaceId, stale.length + changes, generation);
+      let seq = firstSeq;
+      for (const row of stale) {
+        sql.deleteLabel.get(row.label, namespaceId);
+        log(namespaceId, seq, now, 'deleted', row.id, row.label);
+        bury(namespaceId, row.id, seq++, now, 'deleted');
+      }
+      const written = memories.map((m, i): WriteOutcome['written'][number] => {
+        const dup = found[i];
+        if (dup) {
+          sql.recallDuplicate.run({ label: dup.row.label, now, pinned: m.pinned ? 1 : 0 });
+          const duplicate: Duplicate = { id: dup.row.id, similarity: dup.similarity, row: null };
+          let at = firstSeq + stale.length + changes - 1;
+          if (m.dedupe!.onDuplicate === 'merge') {
+            at = seq++;
+            const metadata = { ...(JSON.parse(dup.row.metadata) as Metadata), ...m.metadata };
+            const t = sql.mergeDuplicate.get({ label: dup.row.label, metadata: JSON.stringify(metadata), now, seq: at }) as FullTuple;
+            log(namespaceId, at, now, 'updated', dup.row.id, dup.row.label);
+            duplicate.row = { ...tableRow(t as unknown as TableTuple), text: t[7], metadata };
+          }
+          record(namespaceId, dup.row.id, at, now, { op: 'deduplicated', similarity: dup.similarity }, maxVersions);
+          return { label: asLabel(dup.row.label), seq: duplicate.row ? at : 0, duplicate };
+        }
+        const params = {
+          ns: namespaceId,
+          id: m.id,
+          text: m.text,
+          metadata: JSON.stringify(m.metadata),
+          vector: vectorToBlob(m.vector),
+          eventAt: m.timestamp,
+          now,
+          documentId: m.documentId,
+          chunkIndex: m.chunkIndex,
+          importance: m.importance,
+          strength: m.strength,
+          expiresAt: m.expiresAt,
+          seq,
+          textKey: keys[i],
+          pinned: m.pinned ? 1 : 0,
+        };
+        const inserted = sql.insert.get(params) as number | undefined;
+        let label = inserted;
+        if (label === undefined) {
+          const previous = sql.previous.get(namespaceId, m.id) as { text: string | null; metadata: string };
+          label = sql.update.get(params) as number;
+          record(namespaceId, m.id, seq, now, { op: 'updated', previous }, maxVersions);
+        } else {
+          record(namespaceId, m.id, seq, now, { op: 'created' }, maxVersions);
+        }
+        log(namespaceId, seq, now, inserted === undefined ? 'updated' : 'created', m.id, label);
+        return { label: asLabel(label), seq: seq++ };
+      });
+      return { firstSeq, seq: seq - 1, written, removed: stale.map((row) => asLabel(row.label)) };
+    },
+  );
 
   /** Deletes rows found by `find`, then numbers and logs what was really deleted. */
   const remove = db.transaction((namespaceId: number, rows: { label: number; id: string }[], op: ChangeOp, now: number): DeleteOutcome | undefined => {
     if (rows.length === 0) return undefined;
     const firstSeq = take(namespaceId, rows.length);
-    rows.forEach((row, i) => log(namespaceId, firstSeq + i, now, op, row.id, row.label));
+    rows.forEach((row, i) => {
+      log(namespaceId, firstSeq + i, now, op, row.id, row.label);
+      bury(namespaceId, row.id, firstSeq + i, now, op);
+    });
     return { firstSeq, seq: firstSeq + rows.length - 1, removed: rows.map((row) => asLabel(row.label)), ids: rows.map((row) => row.id) };
   });
 
@@ -179,23 +290,27 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
     return remove(namespaceId, rows, op, now);
   });
 
-  const update = db.transaction((namespaceId: number, patches: MemoryPatch[], now: number, generation: number) => {
+  const update = db.transaction((namespaceId: number, patches: MemoryPatch[], now: number, generation: number, maxVersions: number) => {
     const found = patches.filter((p) => sql.labelOf.get(namespaceId, p.id) !== undefined);
     const missing = patches.filter((p) => !found.includes(p)).map((p) => p.id);
     if (found.length === 0) return { firstSeq: 0, seq: 0, written: [], removed: [], missing, rows: [] };
     const firstSeq = take(namespaceId, found.length, generation);
     const rows = found.map((p, i) => {
       const seq = firstSeq + i;
+      const previous = sql.previous.get(namespaceId, p.id) as { text: string | null; metadata: string };
       const t = sql.patch.get({
         ns: namespaceId,
         id: p.id,
         setText: p.text !== undefined ? 1 : 0,
         text: p.text ?? null,
+        textKey: p.text === undefined ? null : textKey(p.text),
         metadata: p.metadata === undefined ? null : JSON.stringify(p.metadata),
         vector: p.vector === undefined ? null : vectorToBlob(p.vector),
+        pinned: p.pinned === undefined ? null : p.pinned ? 1 : 0,
         now,
         seq,
       }) as FullTuple;
+      record(namespaceId, p.id, seq, now, { op: 'updated', previous }, maxVersions);
       log(namespaceId, seq, now, 'updated', p.id, t[0]);
       return { ...tableRow(t as unknown as TableTuple), text: t[7], metadata: JSON.parse(t[8]) as Metadata };
     });
@@ -224,8 +339,8 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
   };
 
   return {
-    async write(namespaceId, memories, { replaceDocument, now, generation }) {
-      return write(namespaceId, memories, replaceDocument, now, generation);
+    async write(namespaceId, memories, { replaceDocument, now, generation, maxVersions = DEFAULT_HISTORY.maxVersions }) {
+      return write(namespaceId, memories, replaceDocument, now, generation, maxVersions);
     },
     async deleteById(namespaceId, id, now) {
       return db.transaction(() => {
@@ -268,8 +383,11 @@ export function createSqliteMemoryStore(db: Database.Database): MemoryStore {
         .all(namespaceId, JSON.stringify(ids), now) as MemoryRow[];
       return rows.map(fromRow);
     },
-    async update(namespaceId, patches, { now, generation }) {
-      return update(namespaceId, patches, now, generation);
+    async update(namespaceId, patches, { now, generation, maxVersions = DEFAULT_HISTORY.maxVersions }) {
+      return update(namespaceId, patches, now, generation, maxVersions);
+    },
+    async pinned(namespaceId, now, limit) {
+      return (sql.pinned.all({ ns: namespaceId, now, limit }) as MemoryRow[]).map(fromRow);
     },
     async count(namespaceId) {
       return sql.count.get(namespaceId) as number;

@@ -1,7 +1,9 @@
 /** Conversions between SQLite rows and the core's records: vectors as float32 BLOBs, JSON columns, namespaces. */
 import {
   asLabel,
+  DEFAULT_DEDUPE,
   DEFAULT_FORGETTING,
+  DEFAULT_HISTORY,
   DEFAULT_SETTINGS,
   type MemoryRecord,
   type Metadata,
@@ -42,7 +44,13 @@ export interface NamespaceRow {
 
 function settingsOf(json: string): NamespaceSettings {
   const stored = JSON.parse(json) as Partial<NamespaceSettings>;
-  return { ...DEFAULT_SETTINGS, ...stored, forgetting: { ...DEFAULT_FORGETTING, ...stored.forgetting } };
+  return {
+    ...DEFAULT_SETTINGS,
+    ...stored,
+    forgetting: { ...DEFAULT_FORGETTING, ...stored.forgetting },
+    dedupe: { ...DEFAULT_DEDUPE, ...stored.dedupe },
+    history: { ...DEFAULT_HISTORY, ...stored.history },
+  };
 }
 
 export function toNamespace(row: NamespaceRow): NamespaceRecord {
@@ -67,7 +75,7 @@ export function toNamespace(row: NamespaceRow): NamespaceRecord {
 export function memoryColumns(fields: MemoryFields): string {
   return [
     'label, id, event_at, created_at, updated_at, document_id, chunk_index',
-    'importance, strength, recall_count, last_recalled_at, expires_at',
+    'importance, strength, recall_count, last_recalled_at, expires_at, pinned',
     fields.text ? 'text' : 'NULL',
     fields.metadata ? 'metadata' : `'{}'`,
     fields.vector ? 'vector' : 'NULL',
@@ -76,7 +84,7 @@ export function memoryColumns(fields: MemoryFields): string {
 
 export type MemoryRow = [
   number, string, number, number, number, string | null, number | null,
-  number | null, number, number, number | null, number | null,
+  number | null, number, number, number | null, number | null, number,
   string | null, string, Buffer | null,
 ];
 
@@ -94,9 +102,10 @@ export function fromRow(row: MemoryRow): MemoryRecord {
     recallCount: row[9],
     lastRecalledAt: row[10],
     expiresAt: row[11],
-    text: row[12],
-    metadata: row[13] === '{}' ? {} : (JSON.parse(row[13]) as Metadata),
+    pinned: row[12] === 1,
+    text: row[13],
+    metadata: row[14] === '{}' ? {} : (JSON.parse(row[14]) as Metadata),
   };
-  if (row[14]) memory.vector = blobToVector(row[14]);
+  if (row[15]) memory.vector = blobToVector(row[15]);
   return memory;
 }

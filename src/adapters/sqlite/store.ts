@@ -7,10 +7,12 @@ import { createSqliteChangeLog } from './change-log.js';
 import { openDatabase, type SqliteOpenOptions } from './database.js';
 import { createSqliteFactStore } from './fact-store.js';
 import { createSqliteForgetStore } from './forget-store.js';
+import { createSqliteHistoryStore } from './history-store.js';
 import { createSqliteJobStore } from './job-store.js';
 import { createSqliteKeyStore } from './key-store.js';
 import { createSqliteMemoryStore } from './memory-store.js';
 import { createSqliteNamespaceStore } from './namespace-store.js';
+import { createSqliteWebhookStore } from './webhook-store.js';
 
 export type SqliteStoreOptions = SqliteOpenOptions;
 
@@ -27,6 +29,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     forgetting: createSqliteForgetStore(db),
     facts: createSqliteFactStore(db),
     keys: createSqliteKeyStore(db),
+    history: createSqliteHistoryStore(db),
+    webhooks: createSqliteWebhookStore(db),
     async compact() {
       // Freed pages (zeroed by secure_delete) go back to the file system in steps so that queries keep flowing;
       // then the write-ahead log, which still holds the deleted rows' old pages, is copied back and truncated.

@@ -85,6 +85,12 @@ export class MemoryTable {
     return slot === undefined ? undefined : this.flat.vectorAt(slot);
   }
 
+  /** Whether the memory is a chunk of a document (near duplicates are looked for outside documents). */
+  inDocument(label: Label): boolean {
+    const slot = this.flat.slotOf(label);
+    return slot !== undefined && this.documentOf[slot] !== null && this.documentOf[slot] !== undefined;
+  }
+
   /** Every live label with the seq of its last write. */
   forEachLabel(visit: (label: Label, seq: number) => void): void {
     this.flat.forEachLive((label, slot) => visit(label, this.seqs[slot]!));

@@ -14,14 +14,14 @@ const tabs = document.getElementById('tabs');
 const keybox = document.getElementById('keybox');
 
 const ROUTES = [
-  [/^$/, () => renderNamespaces],
-  [/^ns\/([^/]+)$/, () => renderSearch],
-  [/^ns\/([^/]+)\/search$/, () => renderSearch],
-  [/^ns\/([^/]+)\/memories$/, () => renderMemories],
-  [/^ns\/([^/]+)\/memories\/([^/]+)$/, () => renderMemory],
-  [/^ns\/([^/]+)\/facts$/, () => renderEntity],
-  [/^ns\/([^/]+)\/facts\/([^/]+)$/, () => renderEntity],
-  [/^ns\/([^/]+)\/forgetting$/, () => renderForgetting],
+  [/^$/, renderNamespaces],
+  [/^ns\/([^/]+)$/, renderSearch],
+  [/^ns\/([^/]+)\/search$/, renderSearch],
+  [/^ns\/([^/]+)\/memories$/, renderMemories],
+  [/^ns\/([^/]+)\/memories\/([^/]+)$/, renderMemory],
+  [/^ns\/([^/]+)\/facts$/, renderEntity],
+  [/^ns\/([^/]+)\/facts\/([^/]+)$/, renderEntity],
+  [/^ns\/([^/]+)\/forgetting$/, renderForgetting],
 ];
 
 const PAGES = [
@@ -37,14 +37,19 @@ async function route() {
   const path = location.hash.replace(/^#\/?/, '').replace(/\/$/, '');
   const current = ++generation;
   const match = ROUTES.map(([pattern, page]) => [path.match(pattern), page]).find(([m]) => m);
-  const page = match?.[1]();
-  const params = (match?.[0].slice(1) ?? []).map(decodeURIComponent);
-  const ns = path.startsWith('ns/') ? params[0] : undefined;
+  const page = match?.[1];
+  let params;
+  try {
+    params = (match?.[0].slice(1) ?? []).map(decodeURIComponent);
+  } catch {
+    params = undefined; // a hand-typed address with a stray "%"
+  }
+  const ns = path.startsWith('ns/') ? params?.[0] : undefined;
   const section = path.split('/')[2] ?? 'search';
   renderTabs(ns, section);
   const view = h('div', { class: 'view' });
   main.replaceChildren(view);
-  if (!page) {
+  if (!page || !params) {
     view.append(h('h1', {}, 'Not found'), h('p', {}, 'No console page at ', h('code', {}, location.hash), '. ', h('a', { href: '#/' }, 'Namespaces')));
     return;
   }
@@ -54,8 +59,8 @@ async function route() {
   } catch (error) {
     if (ctx.alive()) showError(view.appendChild(h('div', { class: 'slot' })), error);
   }
-  // After a navigation (not the first load), focus goes to the new page for keyboard and screen readers.
-  if (ctx.alive() && document.activeElement === document.body && history.length > 1) main.focus({ preventScroll: true });
+  // The link that led here went with the old page: focus goes to the new one (keyboard, screen readers).
+  if (ctx.alive() && document.activeElement === document.body) main.focus({ preventScroll: true });
 }
 
 function renderTabs(ns, section) {

@@ -2,6 +2,7 @@
 // keeps one), and edit and delete.
 import { ApiError, del, get, nsPath, patch } from '../api.js';
 import { retentionChart } from '../charts.js';
+import { secondsUntil } from '../retention.js';
 import { field, fmtNumber, fmtTime, h, json, nsHref, table } from '../dom.js';
 import { busy, confirmDialog, parseJsonField, showError } from '../widgets.js';
 
@@ -57,7 +58,7 @@ export async function renderMemory(view, [ns, id], ctx) {
   const [memory, namespace] = await Promise.all([get(nsPath(ns, 'memories', id)), get(nsPath(ns))]);
   if (!ctx.alive()) return;
   const forgetting = namespace.forgetting;
-  const { svg, forgetAt } = retentionChart(memory, forgetting);
+  const { svg, forgetAt } = retentionChart(memory, forgetting, serverNow(memory, forgetting.timescale));
   view.append(
     h('h1', {}, 'Memory ', h('code', {}, memory.id)),
     h('p', {}, h('a', { href: nsHref(ns, 'memories') }, `← memories of ${ns}`)),
@@ -75,6 +76,7 @@ export async function renderMemory(view, [ns, id], ctx) {
         ['strength', fmtNumber(memory.strength, 2)],
         ['recalls', `${memory.recallCount}${memory.lastRecalledAt ? `, last ${fmtTime(memory.lastRecalledAt)}` : ''}`],
         ['expires', fmtTime(memory.expiresAt)],
+        memory.pinned !== undefined && ['pinned', memory.pinned ? 'yes: never forgotten by retention or a policy' : 'no'],
         ['retention now', h('strong', { id: 'retention-now' }, fmtNumber(memory.retention, 4))],
         ['falls below the threshold', `${fmtTime(forgetAt)}${forgetting.enabled ? '' : ' (forgetting is off in this namespace)'}`],
       ]
@@ -93,6 +95,16 @@ export async function renderMemory(view, [ns, id], ctx) {
   const history = h('section', { id: 'history' });
   view.append(history, editor(ns, memory, ctx));
   await showHistory(history, ns, id);
+}
+
+/**
+ * The server's clock when it answered, read back from the retention it computed (the curve's inverse), so the
+ * plot's "now" is the server's even when this machine's clock is not.
+ */
+function serverNow(memory, timescale) {
+  const touched = Date.parse(memory.lastRecalledAt ?? memory.createdAt);
+  if (!(memory.retention > 0 && memory.retention <= 1)) return Date.now();
+  return touched + secondsUntil(memory.retention, memory.strength, timescale) * 1000;
 }
 
 /** GET …/memories/:id/history, on servers that keep a memory's history; nothing on those that do not. */
@@ -135,10 +147,20 @@ function detailsOf(event) {
 function editor(ns, memory, ctx) {
   const text = h('textarea', { name: 'text', rows: 4 }, memory.text ?? '');
   const metadata = h('textarea', { name: 'metadata', rows: 4, spellcheck: 'false' }, json(memory.metadata));
+  // On servers with pinned memories (the field is in the answer).
+  const pinned = memory.pinned === undefined ? undefined : h('input', { type: 'checkbox', name: 'pinned', checked: memory.pinned });
   const save = h('button', { type: 'submit' }, 'Save');
   const remove = h('button', { type: 'button', class: 'danger' }, 'Delete…');
   const errors = h('div', { class: 'slot' });
-  const form = h('form', { 'aria-label': 'Edit memory' }, field('Text', text), field('Metadata (JSON object)', metadata), errors, h('div', { class: 'actions' }, save, remove));
+  const form = h(
+    'form',
+    { 'aria-label': 'Edit memory' },
+    field('Text', text),
+    field('Metadata (JSON object)', metadata),
+    pinned && h('label', { class: 'check' }, pinned, 'Pinned (never forgotten by retention or a policy)'),
+    errors,
+    h('div', { class: 'actions' }, save, remove),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(save, errors, async () => {
@@ -146,6 +168,7 @@ function editor(ns, memory, ctx) {
       if (text.value !== (memory.text ?? '')) change.text = text.value;
       const meta = parseJsonField(metadata.value, 'Metadata') ?? {};
       if (JSON.stringify(meta) !== JSON.stringify(memory.metadata)) change.metadata = meta;
+      if (pinned && pinned.checked !== memory.pinned) change.pinned = pinned.checked;
       if (Object.keys(change).length === 0) throw new Error('Nothing changed.');
       await patch(nsPath(ns, 'memories', memory.id), change);
       ctx.rerender();

@@ -11,11 +11,12 @@ export async function renderSearch(view, [ns]) {
   const mode = h('select', { name: 'mode' }, h('option', { value: '' }, 'default'), ['hybrid', 'keyword', 'vector'].map((m) => h('option', { value: m }, m)));
   const k = h('input', { type: 'number', name: 'k', min: 1, max: 1000, value: 10 });
   const filter = h('textarea', { name: 'filter', rows: 3, spellcheck: 'false', placeholder: '{"speaker": "Ana", "year": {"$gte": 2024}}' });
+  const hybrid = h('textarea', { name: 'hybrid', rows: 2, spellcheck: 'false', placeholder: '{"vectorWeight": 0.5, "fusion": "rrf"}' });
   const filterStatus = h('div', { class: 'hint', 'aria-live': 'polite', id: 'filter-status' });
   const after = h('input', { type: 'text', name: 'after', placeholder: '2026-05-01 or epoch ms' });
   const before = h('input', { type: 'text', name: 'before', placeholder: '2026-06-01T00:00:00Z' });
   const mmr = h('input', { type: 'checkbox', name: 'mmr' });
-  const lambda = h('input', { type: 'number', name: 'lambda', min: 0, max: 1, step: 0.05, value: 0.5 });
+  const lambda = h('input', { type: 'number', name: 'lambda', min: 0, max: 1, step: 0.05, value: 0.5, 'aria-label': 'MMR λ: relevance (1) against diversity (0)' });
   const minScore = h('input', { type: 'number', name: 'minScore', step: 'any' });
   const reinforce = h('input', { type: 'checkbox', name: 'reinforce' });
   const submit = h('button', { type: 'submit' }, 'Search');
@@ -38,10 +39,11 @@ export async function renderSearch(view, [ns]) {
     if (before.value.trim()) body.before = before.value.trim();
     if (mmr.checked) body.mmr = { lambda: Number(lambda.value) };
     if (minScore.value !== '') body.minScore = Number(minScore.value);
+    const options = parseJsonField(hybrid.value, 'The hybrid options');
+    if (options !== undefined) body.hybrid = options;
     return body;
   };
 
-  let explained = true;
   const form = h(
     'form',
     { class: 'grid', 'aria-label': 'Search', id: 'search-form' },
@@ -51,9 +53,10 @@ export async function renderSearch(view, [ns]) {
     field('After', after, 'Event time, inclusive'),
     field('Before', before, 'Event time, exclusive'),
     field('Min score', minScore),
-    h('div', { class: 'field' }, h('label', { class: 'check' }, mmr, 'MMR (diversity)'), field('λ', lambda)),
+    h('div', { class: 'field' }, h('label', { class: 'check label' }, mmr, 'MMR (diversity), λ'), lambda),
     h('label', { class: 'check' }, reinforce, 'Count results as recalls'),
     h('div', { class: 'wide' }, field('Filter (Where, JSON)', filter), filterStatus),
+    h('details', { class: 'wide' }, h('summary', {}, 'Hybrid options'), field('hybrid (JSON: fusion, vectorWeight, mentionBoost, neighborWeight, …)', hybrid, 'Over the namespace’s own; the server says what it refuses.')),
     h('div', { class: 'actions wide' }, submit, curlButton),
     h('div', { class: 'wide' }, errors, curlOut),
   );
@@ -61,16 +64,8 @@ export async function renderSearch(view, [ns]) {
   const search = () =>
     busy(submit, errors, async () => {
       const body = request();
-      let answer;
-      try {
-        answer = await post(nsPath(ns, 'query'), explained ? body : { ...body, include: ['text', 'metadata'] });
-      } catch (error) {
-        // A server from before score explanations: search without, and say so.
-        if (!(explained && error instanceof ApiError && error.status === 400 && /include/.test(JSON.stringify(error.details ?? error.message)))) throw error;
-        explained = false;
-        answer = await post(nsPath(ns, 'query'), { ...body, include: ['text', 'metadata'] });
-      }
-      showResults(results, ns, answer.results, queryWords(body.query ?? ''), explained);
+      const answer = await post(nsPath(ns, 'query'), body);
+      showResults(results, ns, answer.results, queryWords(body.query ?? ''));
     });
 
   form.addEventListener('submit', (event) => {
@@ -135,12 +130,11 @@ async function checkFilter(ns, text, status) {
   }
 }
 
-function showResults(slot, ns, results, words, explained) {
+function showResults(slot, ns, results, words) {
   if (results.length === 0) return slot.replaceChildren(h('p', { class: 'muted' }, 'No results.'));
   fill(
     slot,
     h('h2', {}, `${results.length} result${results.length === 1 ? '' : 's'}`),
-    !explained && h('p', { class: 'muted' }, 'This server does not explain scores (include: ["explain"]): scores only.'),
     h(
       'ol',
       { class: 'results' },
@@ -159,21 +153,26 @@ function showResults(slot, ns, results, words, explained) {
           ),
           r.text !== undefined && r.text !== null && h('p', { class: 'text' }, highlight(r.text, words)),
           r.metadata && Object.keys(r.metadata).length > 0 && h('code', { class: 'metadata' }, JSON.stringify(r.metadata)),
-          r.explain && explainTable(r.explain),
+          r.explain && explainTable(r.explain, i === 0),
         ),
       ),
     ),
   );
 }
 
-/** `{<component>: {value, weight}, …, score}`: each part, and what it adds. */
-function explainTable(explain) {
+/**
+ * `{<component>: {value, weight}, …, score}`: the sum in one line (the parts that add something), and each
+ * part's value and weight in a table, open for the first result.
+ */
+function explainTable(explain, open) {
   const parts = Object.entries(explain).filter(([name, part]) => name !== 'score' && part && typeof part === 'object');
   const rows = parts.map(([name, part]) => ({ name, ...part }));
+  const adding = rows.filter((p) => typeof p.value === 'number' && typeof p.weight === 'number' && p.value * p.weight !== 0);
+  const sum = adding.length === 0 ? 'no component adds anything, score' : `${adding.map((p) => `${fmtNumber(p.value * p.weight, 3)} ${p.name}`).join(' + ')} =`;
   return h(
     'details',
-    { class: 'explain-box', open: true },
-    h('summary', {}, 'Why it ranked'),
+    { class: 'explain-box', open },
+    h('summary', {}, 'Why it ranked: ', h('span', { class: 'mono' }, `${sum} ${fmtNumber(explain.score ?? 0, 3)}`)),
     table(
       [
         ['component', (p) => p.name],

@@ -1,0 +1,21 @@
+/**
+ * The text two memories must share to be duplicates: Unicode NFKC (so "ﬁ" is "fi" and full-width letters are
+ * plain), case-folded (upper- then lower-casing folds "ß" to "ss" as full case folding does), and whitespace
+ * of any kind collapsed to one space, trimmed.
+ */
+export function normalizeText(text: string): string {
+  return text.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC').replace(/\s+/gu, ' ').trim();
+}
+
+/** Cosine similarity of two vectors of the same length (0 when either is all zeros). */
+export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
