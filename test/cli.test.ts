@@ -45,11 +45,13 @@ describe('membank CLI', () => {
     expect(help.code).toBe(0);
     const commands = [...help.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!);
     expect(commands).toEqual(expect.arrayContaining(['serve', 'mcp', 'ingest', 'query', 'facts', 'forget', 'stats', 'export', 'import', 'backup', 'restore']));
-    for (const command of commands.filter((c) => c !== 'serve')) {
-      const answer = await membank([command, '--help']);
-      expect(answer.code, command).toBe(0);
-      expect(answer.stdout, command).toContain(`Usage: membank ${command}`);
-    }
+    // Each call starts a process: run them side by side, as a loaded machine would take minutes in turn.
+    const helps = commands.filter((c) => c !== 'serve');
+    const answers = await Promise.all(helps.map((command) => membank([command, '--help'])));
+    helps.forEach((command, i) => {
+      expect(answers[i]!.code, command).toBe(0);
+      expect(answers[i]!.stdout, command).toContain(`Usage: membank ${command}`);
+    });
 
     const unknown = await membank(['query', '--nope']);
     expect(unknown.code).toBe(2);
@@ -62,7 +64,7 @@ describe('membank CLI', () => {
     expect(offline.stderr.trim()).toMatch(/^membank stats: NETWORK_ERROR: .*\n?$/);
     const badFilter = await membank(['query', 'x', '--filter', '{oops', '--url', url]);
     expect(badFilter.code).toBe(2);
-  });
+  }, 180_000);
 
   it('ingests files, directories and globs, resumably by content hash', async () => {
     const dir = tempDir();

@@ -341,6 +341,12 @@ describe('retrieval', () => {
       expect(results[0].id).toBe('t4');
       const off = (await query('fmt-text-only', { query: 'Where did Ann go hiking?', include: ['explain'], hybrid: { speakerPrefix: false } })).results;
       expect(off.every((r: { explain: { mention: { value: number } } }) => r.explain.mention.value === 0)).toBe(true);
+      // A document's chunk that starts "Introduction: " has no speaker: "introduction" stays a topical word.
+      await m.api.post('/v1/namespaces/fmt-text-only/documents', { documents: [{ id: 'guide', text: 'Introduction: glazing a bowl takes patience' }] });
+      const chunk = (await query('fmt-text-only', { query: 'What does the introduction say?', include: ['explain'] })).results[0];
+      expect(chunk.documentId).toBe('guide');
+      expect(chunk.explain.mention.value).toBe(0);
+      expect(chunk.explain.keyword.value).toBe(1);
     });
 
     it('tagFields, a namespace setting (at creation or by PATCH, shown by GET), says which fields name who', async () => {

@@ -13,7 +13,7 @@ import { filterFields } from '../core/table/field-index.js';
 import type { FilterNode } from '../core/filter.js';
 import type { Scope } from '../core/scope.js';
 import type { TextFilter } from '../core/text-filter.js';
-import { retention } from '../core/retention.js';
+import { memoryRetention } from '../core/retention.js';
 import type { Label, MemoryRecord, NamespaceRecord } from '../core/types.js';
 import type { EmbedderProvider } from '../ports/embedder.js';
 import type { ForgetRun } from '../ports/forget-store.js';
@@ -196,8 +196,7 @@ export async function createMemoryService(options: ServiceOptions) {
   });
 
   function retentionNow(record: NamespaceRecord, memory: MemoryRecord, at = now()): number {
-    const touched = memory.lastRecalledAt ?? memory.createdAt;
-    return retention({ strength: memory.strength, lastTouchedAt: touched }, at, record.settings.forgetting.timescale);
+    return memoryRetention(memory, at, record.settings.forgetting.timescale);
   }
 
   /** A forgetting run (see forgetting.ts) over a namespace, deleting through the write path. */

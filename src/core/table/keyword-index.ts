@@ -52,8 +52,11 @@ export class KeywordIndex {
   private tokens = 0;
   private entries = 0;
 
-  /** Indexes a slot's text (replacing what the slot held); null or empty text counts as a document of length 0. */
-  set(slot: number, text: string | null): void {
+  /**
+   * Indexes a slot's text (replacing what the slot held); null or empty text counts as a document of length 0.
+   * `speaker`: whether a leading "Name: " of the text is recorded as its speaker.
+   */
+  set(slot: number, text: string | null, speaker = true): void {
     this.clear(slot);
     const tokens = text ? indexTokens(text) : [];
     const counts = new Map<string, number>();
@@ -73,10 +76,10 @@ export class KeywordIndex {
     this.docLength[slot] = tokens.length;
     this.docs++;
     this.tokens += tokens.length;
-    const speaker = text ? speakerPrefix(text) : undefined;
-    if (speaker !== undefined) {
-      this.speakerAt[slot] = speaker;
-      this.speakerCount.set(speaker, (this.speakerCount.get(speaker) ?? 0) + 1);
+    const name = speaker && text ? speakerPrefix(text) : undefined;
+    if (name !== undefined) {
+      this.speakerAt[slot] = name;
+      this.speakerCount.set(name, (this.speakerCount.get(name) ?? 0) + 1);
     }
   }
 

@@ -57,6 +57,34 @@ describe('MemoryTable', () => {
     }
   });
 
+  it('gives back the slack of its block when trimmed, and keeps answering and growing afterwards', () => {
+    const r = random(5);
+    const table = new MemoryTable({ space: 'l2', dimensions: 4 });
+    const live = new Map<number, Float32Array>();
+    for (let i = 1; i <= 10; i++) {
+      const v = vec(r, 4);
+      live.set(i, v);
+      table.upsert(row(i, v, { expiresAt: i === 3 ? 10 ** 15 : null }));
+    }
+    expect(table.flat.capacity).toBeGreaterThan(10);
+    const before = table.bytes();
+    table.trim();
+    expect(table.flat.capacity).toBe(10);
+    expect(table.bytes()).toBeLessThan(before);
+    const reference = (q: Float32Array) =>
+      exactSearch('l2', q, [...live].map(([label, vector]) => ({ label: asLabel(label), vector })), 5).map((n) => n.label);
+    const q = vec(r, 4);
+    expect(table.nearest(q, 5, undefined, 0).map((n) => n.label)).toEqual(reference(q));
+    expect(table.seqOf(asLabel(7))).toBe(7);
+    for (let i = 11; i <= 14; i++) {
+      const v = vec(r, 4);
+      live.set(i, v);
+      table.upsert(row(i, v));
+    }
+    expect(table.nearest(q, 5, undefined, 0).map((n) => n.label)).toEqual(reference(q));
+    expect(table.hasExpiring).toBe(true);
+  });
+
   it('hides expired memories from exact search and from graph acceptors, counting only live expiries', () => {
     const table = new MemoryTable({ space: 'l2', dimensions: 2 });
     table.upsert(row(1, Float32Array.of(0, 0), { expiresAt: 100 }));

@@ -118,6 +118,7 @@ export function createIndexCache(options: IndexCacheOptions) {
     const { seq, rows } = await store.memories.tableRows(record.id);
     const resident = new Resident(record, 0, seq);
     for await (const batch of rows) resident.apply(batch, []);
+    resident.table.trim();
     const report: { how: string; reason?: string; replayed: number } = { how: 'exact', replayed: 0 };
     if (resident.table.size >= thresholdOf(state) || files.exists(record.id)) {
       const saved = await files.read(record);

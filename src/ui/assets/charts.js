@@ -87,6 +87,7 @@ export function retentionHistogram(values, threshold) {
         s('title', {}, `${lo.toFixed(2)}–${(lo + 0.05).toFixed(2)}: ${count}`),
       ),
     );
+    if (count > 0) svg.append(s('text', { x: x(lo) + 1 + width / 2, y: y(count) - 3, 'text-anchor': 'middle' }, String(count)));
   });
   for (const r of [0, 0.25, 0.5, 0.75, 1]) svg.append(s('text', { x: x(r), y: y(0) + 16, 'text-anchor': 'middle' }, String(r)));
   svg.append(

@@ -3,14 +3,21 @@ import { del, get, nsPath, patch, post } from '../api.js';
 import { field, fmtSeconds, fmtTime, h, nsHref, table } from '../dom.js';
 import { busy, confirmDialog, dialog, parseJsonField, showError } from '../widgets.js';
 
+/** Namespaces described (counts, index) on the page; more would be as many requests. */
+const DESCRIBED = 200;
+
 export async function renderNamespaces(view, _params, ctx) {
   const list = h('div', { class: 'slot' }, h('p', { class: 'muted' }, 'Loading…'));
   view.append(h('h1', {}, 'Namespaces'), list, await createForm(ctx));
   const { namespaces } = await get('/v1/namespaces');
-  // Counts and index state are per namespace (GET /v1/namespaces/:ns); one request each, side by side.
-  const described = await Promise.all(namespaces.map((ns) => get(nsPath(ns.name)).catch((error) => ({ ...ns, failed: error }))));
+  // Counts and index state are per namespace (GET /v1/namespaces/:ns): one request each, side by side, for
+  // the first DESCRIBED; a server with thousands of namespaces lists the rest by name.
+  const described = await Promise.all(
+    namespaces.map((ns, i) => (i < DESCRIBED ? get(nsPath(ns.name)).catch((error) => ({ ...ns, failed: error })) : { ...ns, undescribed: true })),
+  );
   if (!ctx.alive()) return;
   list.replaceChildren(
+    described.length > DESCRIBED ? h('p', { class: 'hint' }, `${described.length} namespaces: counts and index state for the first ${DESCRIBED}; the others' are on their pages.`) : '',
     described.length === 0
       ? h('p', { class: 'muted' }, 'No namespaces yet (or none this API key may see).')
       : table(
@@ -18,10 +25,11 @@ export async function renderNamespaces(view, _params, ctx) {
             ['Name', (ns) => h('a', { href: nsHref(ns.name, 'search') }, ns.name)],
             ['Embedder', (ns) => ns.embedder ?? h('span', { class: 'muted' }, 'none (vectors)')],
             ['Space', (ns) => `${ns.space}${ns.dimensions ? ` · ${ns.dimensions}-d` : ''}`],
-            ['Memories', (ns) => (ns.failed ? '—' : h('a', { href: nsHref(ns.name, 'memories') }, String(ns.count)))],
-            ['Facts', (ns) => (ns.failed ? '—' : h('a', { href: nsHref(ns.name, 'facts') }, String(ns.factCount)))],
-            ['Index', (ns) => (ns.failed ? showErrorInline(ns.failed) : indexState(ns.index))],
+            ['Memories', (ns) => (ns.failed || ns.undescribed ? '—' : h('a', { href: nsHref(ns.name, 'memories') }, String(ns.count)))],
+            ['Facts', (ns) => (ns.failed || ns.undescribed ? '—' : h('a', { href: nsHref(ns.name, 'facts') }, String(ns.factCount)))],
+            ['Index', (ns) => (ns.failed ? showErrorInline(ns.failed) : ns.undescribed ? '—' : indexState(ns.index))],
             ['Forgetting', (ns) => h('a', { href: nsHref(ns.name, 'forgetting') }, forgettingSummary(ns.forgetting))],
+            ['Writes', (ns) => writesSummary(ns)],
             [
               'Actions',
               (ns) =>
@@ -61,6 +69,14 @@ export function forgettingSummary(f) {
   return parts.join(' · ');
 }
 
+/** How writes fold into existing memories (dedupe) and how many earlier versions a memory keeps. */
+function writesSummary(ns) {
+  const parts = [];
+  if (ns.dedupe) parts.push(ns.dedupe.mode === 'near' ? `dedupe near ≥ ${ns.dedupe.threshold}` : `dedupe ${ns.dedupe.mode}`);
+  if (ns.history) parts.push(`${ns.history.maxVersions} versions kept`);
+  return parts.length > 0 ? parts.join(' · ') : '—';
+}
+
 /** PATCH of the forgetting settings; resolves true when they changed. */
 export function editForgetting(ns, current) {
   const enabled = h('input', { type: 'checkbox', name: 'enabled', checked: current.enabled });
@@ -95,7 +111,7 @@ export function editForgetting(ns, current) {
 async function deleteNamespace(ns, ctx) {
   const done = await confirmDialog({
     title: 'Delete namespace',
-    question: `Delete namespace "${ns.name}"? Its ${ns.count ?? ''} memories, ${ns.factCount ?? ''} facts and index files are removed. This cannot be undone.`,
+    question: `Delete namespace "${ns.name}"? ${ns.count === undefined ? 'Its memories' : `Its ${ns.count} memories`}, ${ns.factCount === undefined ? 'facts' : `${ns.factCount} facts`} and index files are removed. This cannot be undone.`,
     confirmLabel: `Delete ${ns.name}`,
     onConfirm: () => del(nsPath(ns.name)),
   });
