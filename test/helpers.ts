@@ -24,7 +24,7 @@ export function tempDir(): string {
   return dir;
 }
 
-export const silentLogger = pino({ level: 'silent' });
+export const silentLogger = pino({ level: process.env.MEMBANK_TEST_LOG_LEVEL ?? 'silent' });
 
 /** A provider with the deterministic hash embedder as `hash-64`, so that text paths run without a model. */
 export const hashEmbedders = () =>

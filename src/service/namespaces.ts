@@ -50,14 +50,15 @@ export function createNamespaceRegistry(options: RegistryOptions) {
   async function find(name: string, fresh = false): Promise<NamespaceState | undefined> {
     const known = states.get(name);
     if (known && !(fresh && options.shared)) return known;
-    const record = await store.namespaces.byName(name);
+    // A namespace known here: its record and head are read together (one round trip on a networked store).
+    const [record, knownHead] = await Promise.all([store.namespaces.byName(name), known ? store.namespaces.head(known.record.id) : undefined]);
     if (!record) {
       if (known) forget(known);
       return undefined;
     }
     if (known && known.record.id === record.id) {
       known.record = record;
-      known.head = Math.max(known.head, (await store.namespaces.head(record.id))?.seq ?? 0);
+      known.head = Math.max(known.head, knownHead?.seq ?? 0);
       return known;
     }
     if (known) forget(known); // deleted and created again elsewhere: a new namespace

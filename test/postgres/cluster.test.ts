@@ -176,7 +176,8 @@ describePostgres('cluster mode: three processes', () => {
   const database = useTestDatabase();
   const children: Child[] = [];
   const dirs = [tempDir(), tempDir(), tempDir()];
-  const start = (i: number) => spawnMembank(['--data-dir', dirs[i]!, '--database-url', database.url]);
+  // Small graphs checkpointed every second, so that a restarted node starts from its checkpoint.
+  const start = (i: number) => spawnMembank(['--data-dir', dirs[i]!, '--database-url', database.url, '--hnsw-threshold', '50', '--checkpoint-interval', '1']);
   afterAll(async () => {
     for (const child of children) {
       if (child.process.exitCode === null && child.process.signalCode === null) {
@@ -191,6 +192,8 @@ describePostgres('cluster mode: three processes', () => {
     const [a, b, c] = children.map((child) => api(child.url)) as [ReturnType<typeof api>, ReturnType<typeof api>, ReturnType<typeof api>];
     expect((await a.post('/v1/namespaces', { name: 'kill', embedder: null, dimensions: 8 })).status).toBe(201);
     const vectors = randomVectors(2000, 8, 3);
+    // Loaded on A, so that A keeps a graph of it.
+    await a.post('/v1/namespaces/kill/query', { vector: vectors[0], k: 1 });
     // A checkpoint of A's index to restart from, then more writes while it is killed.
     const acknowledged: string[] = [];
     let stop = false;
@@ -205,6 +208,9 @@ describePostgres('cluster mode: three processes', () => {
       })(),
     );
     await until(async () => acknowledged.length >= 150, 30_000, '150 acknowledged writes');
+    // A's graph checkpointed at least once, then more writes before the kill.
+    await until(async () => (children[0]!.output().match(/"msg":"graph built"/) ? acknowledged.length : 0) > 0, 30_000, 'a graph on A');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     children[0]!.process.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
@@ -229,6 +235,8 @@ describePostgres('cluster mode: three processes', () => {
     const again = api(children[0].url);
     const hit = (await again.post('/v1/namespaces/kill/query', { vector: vectors[1999], k: 1 })).body.results[0];
     expect(hit.id).toBe('after');
+    // From its checkpoint, replaying what changed since (the writes after it, and B's).
+    expect(children[0].output()).toMatch(/"how":"loaded","replayed":[1-9]/);
     const count = (await again.get('/v1/namespaces/kill')).body.count;
     expect(count).toBeGreaterThanOrEqual(acknowledged.length + 1);
   }, 120_000);

@@ -10,6 +10,8 @@ import { type Running, startMembank, tempDir } from '../helpers.js';
 import { describePostgres, useThrowawayServer } from './helpers.js';
 
 interface Outcome {
+  kind: 'write' | 'query';
+  at: number;
   status: number;
   retryAfter: string | null;
   code?: string;
@@ -37,7 +39,8 @@ describePostgres('cluster mode: PostgreSQL restarted and stopped under load', ()
       const started = Date.now();
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const json = (await response.json()) as { error?: { code?: string } };
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), code: json.error?.code, ms: Date.now() - started };
+      const kind = url.endsWith('/query') ? 'query' : 'write';
+      return { kind, at: started, status: response.status, retryAfter: response.headers.get('retry-after'), code: json.error?.code, ms: Date.now() - started };
     };
     const load = nodes.map((node, i) =>
       (async () => {
@@ -68,8 +71,10 @@ describePostgres('cluster mode: PostgreSQL restarted and stopped under load', ()
     expect(await backWithin(15_000)).toBeLessThan(15_000);
 
     throwaway.server.stop('fast');
+    const stoppedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const during = outcomes.length;
+    const startedAt = Date.now();
     throwaway.server.start();
     expect(await backWithin(15_000)).toBeLessThan(15_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -82,6 +87,11 @@ describePostgres('cluster mode: PostgreSQL restarted and stopped under load', ()
     expect(during).toBeGreaterThan(0);
     for (const o of failed) expect(o).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE', retryAfter: expect.stringMatching(/^\d+$/) });
     expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(30_000);
+    // While it was stopped, no default-consistency query was answered from a node that could not check its
+    // freshness, and no write was acknowledged.
+    const whileStopped = outcomes.filter((o) => o.at > stoppedAt && o.at + o.ms < startedAt);
+    expect(whileStopped.filter((o) => o.kind === 'query').length).toBeGreaterThan(0);
+    expect(whileStopped.filter((o) => o.status !== 503)).toEqual([]);
 
     // Every acknowledged write is there, on every node.
     for (const node of nodes) {

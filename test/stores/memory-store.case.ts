@@ -57,6 +57,17 @@ export function memoryStoreSuite(name: string, open: () => Promise<StoreHarness>
     );
 
     it(
+      'stores lone surrogates (not Unicode) as replacement characters, found by the same id, instead of failing',
+      withHarness(open, async ({ store }) => {
+        const { id: ns } = await store.namespaces.create(newNamespace());
+        await store.memories.write(ns, [memory('\ud800', { text: 'lone \udc00 surrogates', metadata: { k: 'v\udfff' } })], { now: 1, generation: 0 });
+        const got = await store.memories.get(ns, '\ud800', false, 1);
+        expect(got!.text).toMatch(/^lone \ufffd+ surrogates$/);
+        expect(await store.memories.deleteById(ns, '\ud800', 2)).toMatchObject({ seq: 2 });
+      }),
+    );
+
+    it(
       'refuses, writing nothing, a write made for another generation',
       withHarness(open, async ({ store }) => {
         const { id: ns } = await store.namespaces.create(newNamespace());

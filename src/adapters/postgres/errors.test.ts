@@ -25,6 +25,7 @@ describe('storageErrorOf', () => {
     expect(storageErrorOf(failure('CONNECTION_ENDED'))?.code).toBe('SHUTTING_DOWN');
     expect(storageErrorOf(failure('53100'))?.code).toBe('STORAGE_FULL');
     expect(storageErrorOf(failure('22021'))?.code).toBe('VALIDATION_FAILED');
+    expect(storageErrorOf(failure('23503'))?.code).toBe('NAMESPACE_NOT_FOUND');
     const own = new MembankError('FACT_NOT_FOUND');
     expect(storageErrorOf(own)).toBe(own);
     // A missing table or a syntax error is a bug: it must surface as a 500 with its stack, not a 503.

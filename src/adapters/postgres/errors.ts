@@ -92,6 +92,9 @@ export function storageErrorOf(error: unknown): MembankError | undefined {
   if (/^08/.test(code)) return unavailable(`connection failure ${code}`);
   const state = UNAVAILABLE_STATES[code];
   if (state) return unavailable(`${state}, ${code}`);
+  // Every foreign key of the schema leads to a namespace (or a job of one): another request or node deleted
+  // it while this one ran, which SQLite's single writer never lets happen in between.
+  if (code === '23503') return new MembankError('NAMESPACE_NOT_FOUND', 'The namespace was deleted while this request ran.');
   if (code === '53100') return new MembankError('STORAGE_FULL', 'The disk of the database server is full: nothing was written.');
   // TEXT and JSONB cannot hold U+0000 in PostgreSQL (SQLite can): the input, not the server, is at fault.
   if (code === '22P05' || code === '22021') {

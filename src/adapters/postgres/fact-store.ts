@@ -8,6 +8,7 @@ import { normalizeKey } from '../../core/facts.js';
 import type { FactRecord, Metadata } from '../../core/types.js';
 import type { FactQuery, FactStore, FactWrite, FactWriteOutcome } from '../../ports/fact-store.js';
 import type { PostgresDatabase, Sql } from './database.js';
+import { jsonText } from './rows.js';
 
 interface FactRow {
   id: string;
@@ -83,7 +84,7 @@ export function createPostgresFactStore(db: PostgresDatabase): FactStore {
           confidence, source, valid_from, valid_to, created_at, metadata, last_seen_at)
         VALUES (${newId}, ${namespaceId}, ${fact.subject}, ${fact.predicate}, ${fact.object}, ${subject}, ${predicate},
           ${object}, ${fact.confidence}, ${fact.source}, ${fact.validFrom}, ${fact.validTo}, ${now},
-          ${sql.json(fact.metadata)}, ${now})`;
+          ${jsonText(fact.metadata)}::text::jsonb, ${now})`;
       return { id: newId, created: true, superseded };
     });
 

@@ -8,7 +8,7 @@ import { MembankError } from '../../core/errors.js';
 import type { JobRecord, LabeledVector } from '../../core/types.js';
 import type { JobStore } from '../../ports/job-store.js';
 import type { PostgresDatabase } from './database.js';
-import { type NamespaceRow, packVectors, toNamespace } from './rows.js';
+import { jsonText, type NamespaceRow, packVectors, toNamespace } from './rows.js';
 
 type JobRow = {
   id: string; kind: 'reembed'; namespace_id: number; status: JobRecord['status']; done: number; total: number;
@@ -58,7 +58,7 @@ export function createPostgresJobStore(db: PostgresDatabase, options: PostgresJo
         await db.transaction(
           (sql) => sql`
             INSERT INTO jobs (id, kind, namespace_id, status, done, total, params, error, created_at, updated_at, owner, heartbeat_at)
-            VALUES (${job.id}, ${job.kind}, ${job.namespaceId}, ${job.status}, ${job.done}, ${job.total}, ${sql.json(job.params)},
+            VALUES (${job.id}, ${job.kind}, ${job.namespaceId}, ${job.status}, ${job.done}, ${job.total}, ${jsonText(job.params)}::text::jsonb,
               ${job.error}, ${job.createdAt}, ${job.updatedAt}, ${node}, ${Date.now()})`,
         );
       } catch (error) {
@@ -115,7 +115,7 @@ export function createPostgresJobStore(db: PostgresDatabase, options: PostgresJo
         (sql) => sql`
           INSERT INTO staged_vectors (job_id, label, vector)
           SELECT ${jobId}, r.label, substring(${blob}::bytea FROM r.off FOR r.len)
-          FROM jsonb_to_recordset(${sql.json(rows as never)}::jsonb) AS r(label bigint, off int, len int)
+          FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS r(label bigint, off int, len int)
           ON CONFLICT (job_id, label) DO UPDATE SET vector = EXCLUDED.vector`,
       );
     },

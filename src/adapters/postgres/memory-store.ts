@@ -16,7 +16,7 @@ import type { HistoryOp, RemovalPolicy } from '../../ports/history-store.js';
 import type { DeleteOutcome, Duplicate, MemoryFields, MemoryPage, MemoryPatch, MemoryStore, RemovalReason, WriteOutcome } from '../../ports/memory-store.js';
 import { textKey } from '../text-key.js';
 import type { PostgresDatabase, Sql, TransactionSql } from './database.js';
-import { fromRow, type MemoryRow, packVectors, tableRow, type TableTuple, vectorToBytes } from './rows.js';
+import { fromRow, jsonText, type MemoryRow, packVectors, tableRow, type TableTuple, vectorToBytes } from './rows.js';
 
 const BATCH = 5000;
 const TABLE_COLUMNS = 'label, vector, event_at, expires_at, document_id, chunk_index, seq';
@@ -89,7 +89,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
     await tx`
       INSERT INTO changes (namespace_id, seq, at, op, memory_id, label)
       SELECT ${namespaceId}, c.seq, ${at}, c.op, c.id, c.label
-      FROM jsonb_to_recordset(${tx.json(changes as never)}::jsonb) AS c(seq bigint, op text, id text, label bigint)`;
+      FROM jsonb_to_recordset(${jsonText(changes)}::text::jsonb) AS c(seq bigint, op text, id text, label bigint)`;
   };
 
   /**
@@ -122,7 +122,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
           importance, strength, expires_at, seq, text_key, pinned)
         SELECT ${namespaceId}, r.id, r.text, r.metadata, substring(${blob}::bytea FROM r.off FOR r.len), r.event_at, ${now}, ${now},
           r.document_id, r.chunk_index, r.importance, r.strength, r.expires_at, r.seq, r.text_key, r.pinned
-        FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb) AS r(i int, id text, text text, metadata jsonb, event_at bigint,
+        FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS r(i int, id text, text text, metadata jsonb, event_at bigint,
           document_id text, chunk_index int, importance float8, strength float8, expires_at bigint, seq bigint, off int, len int,
           text_key text, pinned boolean)
         ORDER BY r.i
@@ -148,7 +148,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
     await tx`
       INSERT INTO memory_history (namespace_id, memory_id, seq, at, op, reason, text, metadata, similarity)
       SELECT ${namespaceId}, e.id, e.seq, ${at}, e.op, e.reason, e.text, e.metadata, e.similarity
-      FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb) AS e(n int, id text, seq bigint, op text, reason text, text text, metadata jsonb, similarity float8)
+      FROM jsonb_to_recordset(${jsonText(rows)}::text::jsonb) AS e(n int, id text, seq bigint, op text, reason text, text text, metadata jsonb, similarity float8)
       ORDER BY e.n`;
     const capped = [...new Set(events.filter((e) => e.op === 'updated' || e.op === 'deduplicated').map((e) => e.id))];
     if (capped.length === 0) return;
@@ -267,7 +267,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
           at = seq++;
           const metadata = { ...dup.row.metadata, ...m.metadata };
           const [t] = await tx<TableTuple[]>`
-            UPDATE memories SET metadata = ${tx.json(metadata as never)}::jsonb, updated_at = ${now}, seq = ${at}
+            UPDATE memories SET metadata = ${jsonText(metadata)}::text::jsonb, updated_at = ${now}, seq = ${at}
             WHERE label = ${dup.row.label} RETURNING ${tx.unsafe(TABLE_COLUMNS)}, text, metadata`;
           await log(tx, namespaceId, now, [{ seq: at, op: 'updated', id: dup.row.id, label: dup.row.label }]);
           duplicate.row = tableRow(t!, true);
@@ -400,7 +400,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
           found.map(
             (p: MemoryPatch, i) => tx<TableTuple[]>`
               UPDATE memories SET text = CASE WHEN ${p.text !== undefined} THEN ${p.text ?? null}::text ELSE text END,
-                metadata = coalesce(${p.metadata === undefined ? null : tx.json(p.metadata)}::jsonb, metadata),
+                metadata = coalesce(${p.metadata === undefined ? null : jsonText(p.metadata)}::text::jsonb, metadata),
                 vector = coalesce(${p.vector === undefined ? null : vectorToBytes(p.vector)}::bytea, vector),
                 text_key = CASE WHEN ${p.text !== undefined} THEN ${p.text === undefined ? null : textKey(p.text)}::text ELSE text_key END,
                 pinned = coalesce(${p.pinned ?? null}::boolean, pinned),
@@ -447,7 +447,7 @@ export function createPostgresMemoryStore(db: PostgresDatabase, options: Postgre
         (tx) => tx`
           UPDATE memories m SET strength = m.strength + r.n, recall_count = m.recall_count + r.n::int,
             last_recalled_at = GREATEST(coalesce(m.last_recalled_at, 0), r.at)
-          FROM jsonb_to_recordset(${tx.json([...byLabel.values()] as never)}::jsonb) AS r(label bigint, n float8, at bigint)
+          FROM jsonb_to_recordset(${jsonText([...byLabel.values()])}::text::jsonb) AS r(label bigint, n float8, at bigint)
           WHERE m.label = r.label`,
       );
     },

@@ -4,7 +4,7 @@ import { MembankError } from '../../core/errors.js';
 import { DEFAULT_FORGETTING, type NamespaceRecord } from '../../core/types.js';
 import type { NamespacePatch, NamespaceStore, NewNamespace } from '../../ports/namespace-store.js';
 import type { PostgresDatabase } from './database.js';
-import { type NamespaceRow, toNamespace } from './rows.js';
+import { jsonText, type NamespaceRow, toNamespace } from './rows.js';
 
 const isUniqueViolation = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === '23505';
 
@@ -20,8 +20,8 @@ export function createPostgresNamespaceStore(db: PostgresDatabase): NamespaceSto
           INSERT INTO namespaces (uid, name, space, dimensions, dimensions_open, metadata, embedder, embedder_revision, hnsw_m,
             hnsw_ef_construction, hnsw_ef_search, hnsw_threshold, settings, created_at)
           VALUES (${randomUUID()}, ${input.name}, ${input.space}, ${input.dimensions ?? 1}, ${input.dimensions === null},
-            ${sql.json(input.metadata ?? {})}, ${input.embedder}, ${input.embedderRevision}, ${input.hnsw.m}, ${input.hnsw.efConstruction},
-            ${input.hnsw.efSearch}, ${input.hnsw.threshold}, ${sql.json(input.settings as never)}, ${Date.now()})
+            ${jsonText(input.metadata ?? {})}::text::jsonb, ${input.embedder}, ${input.embedderRevision}, ${input.hnsw.m}, ${input.hnsw.efConstruction},
+            ${input.hnsw.efSearch}, ${input.hnsw.threshold}, ${jsonText(input.settings)}::text::jsonb, ${Date.now()})
           RETURNING *`,
       );
       return toNamespace(row!);
@@ -56,8 +56,8 @@ export function createPostgresNamespaceStore(db: PostgresDatabase): NamespaceSto
         const [row] = await db.transaction(
           (sql) => sql<NamespaceRow[]>`
             UPDATE namespaces SET name = coalesce(${patch.name ?? null}, name),
-              metadata = coalesce(${patch.metadata === undefined ? null : sql.json(patch.metadata)}::jsonb, metadata),
-              settings = coalesce(${patch.settings === undefined ? null : sql.json(patch.settings as never)}::jsonb, settings),
+              metadata = coalesce(${patch.metadata === undefined ? null : jsonText(patch.metadata)}::text::jsonb, metadata),
+              settings = coalesce(${patch.settings === undefined ? null : jsonText(patch.settings)}::text::jsonb, settings),
               hnsw_ef_search = coalesce(${patch.hnsw?.efSearch ?? null}::int, hnsw_ef_search),
               hnsw_threshold = CASE WHEN ${setThreshold} THEN ${patch.hnsw?.threshold ?? null}::int ELSE hnsw_threshold END
             WHERE id = ${id} RETURNING *`,

@@ -13,6 +13,26 @@ import {
 } from '../../core/types.js';
 import type { TableRow } from '../../core/table/index.js';
 
+/** A JSON escape of a UTF-16 surrogate, which JSON.stringify writes only for a lone one. */
+const LONE_ESCAPE = /\\ud[89a-f][0-9a-f]{2}/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (value: unknown): unknown => {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd');
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [wellFormed(k), wellFormed(v)]));
+  return value;
+};
+
+/**
+ * A value as JSON text for a `::jsonb` parameter. JSONB refuses a lone surrogate (`"\ud800"`, which
+ * JSON.stringify writes for one, and which SQLite stores as it is): it becomes U+FFFD, as it does in every
+ * TEXT column (the driver encodes strings as UTF-8), instead of failing the write.
+ */
+export function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  return LONE_ESCAPE.test(text) ? JSON.stringify(wellFormed(value)) : text;
+}
+
 export function vectorToBytes(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }

@@ -81,6 +81,7 @@ export function createPostgresStore(db: PostgresDatabase, options: Pick<Postgres
     flushing ??= setImmediate(flush);
   };
 
+  let claims = 0;
   const jobs = createPostgresJobStore(db, { node: options.node, onError: (error) => onError(error, 'job heartbeat') });
   return {
     db,
@@ -123,6 +124,10 @@ export function createPostgresStore(db: PostgresDatabase, options: Pick<Postgres
         (sql) => sql`INSERT INTO cluster_claims (task, slot, node, claimed_at) VALUES (${task}, ${slot}, ${options.node}, ${Date.now()})
                      ON CONFLICT DO NOTHING RETURNING slot`,
       );
+      // Claims older than a day can no longer be contended: every hundredth claim of a node clears them.
+      if (++claims % 100 === 0) {
+        await db.transaction((sql) => sql`DELETE FROM cluster_claims WHERE claimed_at < ${Date.now() - 86_400_000}`).catch((error: unknown) => onError(error, 'clearing old claims'));
+      }
       return rows.length === 1;
     },
     async compact() {
