@@ -40,7 +40,7 @@ function startQuiet(dataDir: string, checkpointIntervalSeconds: number) {
   const config: Config = {
     host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', maxBodyBytes: 16 * 1024 * 1024, checkpointIntervalSeconds, synchronous: 'normal',
     exactSearchThreshold: 'auto', indexMemoryMb: 1024, hnswThreshold: 'auto', defaultEmbedder: 'hash-64', device: 'cpu', modelsDir: join(dataDir, 'models'), allowRemoteModels: false,
-    openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false,
+    openaiBatchSize: 64, openaiTimeoutMs: 5000, openaiRetries: 1, rateLimit: 0, insecureNoAuth: false, changeRetentionHours: 168,
   };
   return createMembank(config, pino({ level: 'silent' }), { embedders });
 }

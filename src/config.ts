@@ -28,6 +28,7 @@
  * | --insecure-no-auth     | MEMBANK_INSECURE_NO_AUTH        | false       |
  * | --chroma-port          | MEMBANK_CHROMA_PORT             | (off; 0 = any free port) |
  * | --chroma-allow-reset   | MEMBANK_CHROMA_ALLOW_RESET      | false       |
+ * | --change-retention-hours | MEMBANK_CHANGE_RETENTION_HOURS | 168 (7 days; at least 24) |
  */
 import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -84,6 +85,11 @@ const configSchema = z.strictObject({
   chromaPort: z.coerce.number().int().min(0).max(65535).optional(),
   /** Whether the Chroma API's `POST /api/v2/reset` may delete every namespace (admin keys only). */
   chromaAllowReset: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  /**
+   * How long the change log keeps a change (hours): the change feed's `since` and webhook deliveries reach back
+   * this far (older: 410 CHANGES_EXPIRED). At least a day, the time webhook retries must cover.
+   */
+  changeRetentionHours: z.coerce.number().min(24).default(168),
   /** Whether webhooks may target loopback and private addresses (refused by default, against request forgery). */
   webhooksAllowPrivate: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
@@ -117,6 +123,7 @@ const SETTINGS: { key: keyof Config; flag: string; env: string; boolean?: true }
   { key: 'chromaPort', flag: 'chroma-port', env: 'MEMBANK_CHROMA_PORT' },
   { key: 'chromaAllowReset', flag: 'chroma-allow-reset', env: 'MEMBANK_CHROMA_ALLOW_RESET', boolean: true },
   { key: 'webhooksAllowPrivate', flag: 'webhooks-allow-private', env: 'MEMBANK_WEBHOOKS_ALLOW_PRIVATE', boolean: true },
+  { key: 'changeRetentionHours', flag: 'change-retention-hours', env: 'MEMBANK_CHANGE_RETENTION_HOURS' },
 ];
 
 export const USAGE = `Usage: npm start -- [options]   (or: tsx src/main.ts [options])

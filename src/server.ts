@@ -53,7 +53,11 @@ export interface Overrides {
   onSqliteOpen?: SqliteStoreOptions['onOpen'];
   /** Tests: webhook timeouts and backoff in milliseconds. */
   webhookTiming?: Partial<WebhookTiming>;
+  /** Tests: how often the change log is trimmed (default hourly). */
+  changeTrimIntervalMs?: number;
 }
+
+const CHANGE_TRIM_INTERVAL_MS = 3_600_000;
 
 export async function createMembank(config: Config, logger: Logger, overrides: Overrides = {}): Promise<Membank> {
   const lock = lockDataDir(config.dataDir);
@@ -186,6 +190,17 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     }, config.checkpointIntervalSeconds * 1000);
     timer.unref();
   }
+  // The change log would otherwise grow with every write forever. Each node trims (the same DELETE, harmless
+  // twice); caches older than what is kept reload instead of replaying, feeds and webhooks answer 410 or skip.
+  const now = overrides.clock ?? Date.now;
+  const trimChanges = (): void => {
+    store.changes
+      .trim(now() - config.changeRetentionHours * 3_600_000)
+      .then((trimmed) => trimmed > 0 && logger.info({ trimmed, retentionHours: config.changeRetentionHours }, 'change log trimmed'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'trimming the change log failed'));
+  };
+  const trimTimer = setInterval(trimChanges, overrides.changeTrimIntervalMs ?? CHANGE_TRIM_INTERVAL_MS);
+  trimTimer.unref();
 
   return {
     service,
@@ -208,6 +223,7 @@ export async function createMembank(config: Config, logger: Logger, overrides: O
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
+        clearInterval(trimTimer);
         // MCP sessions and change feeds hold event streams open, which would keep the server from closing.
         shutdown.abort();
         const sessions = mcp.close().catch((error: unknown) => logger.warn({ err: error }, 'ending MCP sessions failed'));

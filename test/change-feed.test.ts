@@ -168,4 +168,31 @@ describe('change feed', () => {
     expect(await poll).toEqual({ changes: [], next: 0 });
     expect(await events(stream, 1)).toEqual([]);
   });
+
+  it('trims changes older than the retention on its own, and the feed then answers 410 for them', async () => {
+    let clock = Date.now();
+    const other = await startMembank(tempDir(), { changeRetentionHours: 24 }, { clock: () => clock, changeTrimIntervalMs: 50 });
+    try {
+      expect((await other.api.post('/v1/namespaces', { name: 'aged' })).status).toBe(201);
+      expect((await other.api.post('/v1/namespaces/aged/memories', { memories: [{ id: 'a', text: 'first' }, { id: 'b', text: 'second' }] })).status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Within the retention nothing goes.
+      expect((await other.api.get('/v1/namespaces/aged/changes?since=0')).status).toBe(200);
+      clock += 25 * 3_600_000;
+      const fresh = await other.api.post('/v1/namespaces/aged/memories', { memories: [{ id: 'c', text: 'third' }] });
+      expect(fresh.status).toBe(201);
+      let answer = await other.api.get('/v1/namespaces/aged/changes?since=0');
+      for (let i = 0; i < 100 && answer.status !== 410; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await other.api.get('/v1/namespaces/aged/changes?since=0');
+      }
+      expect(answer.status).toBe(410);
+      expect(answer.body.error).toMatchObject({ code: 'CHANGES_EXPIRED', details: { since: 0, oldest: 2 } });
+      // What is within the retention is still served, and the memories themselves are untouched.
+      expect((await other.api.get('/v1/namespaces/aged/changes?since=2')).body.changes.map((c: { id: string }) => c.id)).toEqual(['c']);
+      expect((await other.api.get('/v1/namespaces/aged')).body.count).toBe(3);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -30,7 +30,7 @@ describe('crash loop', () => {
     expect(figures.dedupeWritesAcked).toBeGreaterThan(200);
     expect(figures.dedupeDuplicatesAcked).toBeGreaterThan(100);
     expect(figures.dedupeDuplicatesStored).toBe(0);
-  }, 240_000);
+  }, 420_000);
 });
 
 describe('a crash in the middle of deleting a namespace', () => {

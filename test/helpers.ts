@@ -43,6 +43,7 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     indexMemoryMb: 1024,
     hnswThreshold: 'auto',
     defaultEmbedder: 'hash-64',
+    changeRetentionHours: 168,
     device: 'cpu',
     modelsDir: join(dataDir, 'models'),
     allowRemoteModels: false,
