@@ -4,7 +4,15 @@
  * of any kind collapsed to one space, trimmed.
  */
 export function normalizeText(text: string): string {
-  return text.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC').replace(/\s+/gu, ' ').trim();
+  // Lower, upper, lower: close to Unicode's full case folding (ẞ and ß both become "ss"), and repeated until
+  // nothing changes, so that normalizing twice gives what normalizing once gave (a stored key must match).
+  let folded = text.normalize('NFKC');
+  for (let pass = 0; pass < 4; pass++) {
+    const next = folded.toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
+    if (next === folded) break;
+    folded = next;
+  }
+  return folded.replace(/\s+/gu, ' ').trim();
 }
 
 /** Cosine similarity of two vectors of the same length (0 when either is all zeros). */
