@@ -67,17 +67,7 @@ function rowOf(w: MemoryWrite, written: { label: Label; seq: number }): TableRow
 }
 
 function documentRows(writes: MemoryWrite[], outcome: WriteOutcome): TableRow[] {
-  return writes.map((w, i) => ({
-    label: outcome.written[i]!.label,
-    seq: outcome.written[i]!.seq,
-    vector: w.vector,
-    eventAt: w.timestamp,
-    expiresAt: w.expiresAt,
-    documentId: w.documentId,
-    chunkIndex: w.chunkIndex,
-    text: w.text,
-    metadata: w.metadata,
-  }));
+  return writes.map((w, i) => rowOf(w, outcome.written[i]!));
 }
 
 export function createWritePath(options: WritePathOptions) {
