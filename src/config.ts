@@ -53,7 +53,7 @@ const configSchema = z.strictObject({
   synchronous: z.enum(['full', 'normal']).default('full'),
   /**
    * A filtered query whose filter matches at most this many memories is answered by exact search over them.
-   * `auto`: where that costs about a millisecond (2^20 multiply-adds), at least 2,000.
+   * `auto`: where that costs about a millisecond over a scattered scope (2^18 multiply-adds), at least 2,000.
    */
   exactSearchThreshold: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
   /**
