@@ -190,3 +190,26 @@ describe('facts', () => {
     }
   });
 });
+
+describe('the change sequence of fact writes', () => {
+  it('numbers fact writes and deletes in the namespace’s sequence, between memory writes, and queries stay fresh', async () => {
+    expect((await m.api.post('/v1/namespaces', { name: 'seqs', embedder: null, dimensions: 2 })).status).toBe(201);
+    const first = await m.api.post('/v1/namespaces/seqs/memories', { memories: [{ id: 'a', vector: [1, 0] }] });
+    const s = first.body.seq as number;
+    const fact = await m.api.post('/v1/namespaces/seqs/facts', { facts: [{ subject: 'x', predicate: 'p', object: 'y' }, { subject: 'x', predicate: 'q', object: 'z' }] });
+    expect(fact.status).toBe(201);
+    expect(fact.body).toEqual({ ids: [expect.any(String), expect.any(String)], seq: s + 2 });
+    const second = await m.api.post('/v1/namespaces/seqs/memories', { memories: [{ id: 'b', vector: [0, 1] }] });
+    expect(second.body.seq).toBe(s + 3);
+    const deleted = await fetch(`${m.url}/v1/namespaces/seqs/facts/${fact.body.ids[0]}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.get('membank-seq')).toBe(String(s + 4));
+    // Nothing deleted: the sequence stays where it is.
+    expect((await m.api.post('/v1/namespaces/seqs/facts/delete', { subject: 'nobody' })).body).toEqual({ deleted: 0, seq: s + 4 });
+    expect((await m.api.post('/v1/namespaces/seqs/facts/delete', { subject: 'x' })).body).toEqual({ deleted: 1, seq: s + 5 });
+    const hits = await m.api.post('/v1/namespaces/seqs/query', { vector: [1, 0], k: 2 });
+    expect(hits.body.results.map((r: { id: string }) => r.id)).toEqual(['a', 'b']);
+    expect((await m.api.post('/v1/namespaces/seqs/memories', { memories: [{ id: 'c', vector: [1, 1] }] })).body.seq).toBe(s + 6);
+    expect((await m.api.post('/v1/namespaces/seqs/query', { vector: [1, 1], k: 1 })).body.results[0].id).toBe('c');
+  });
+});

@@ -318,7 +318,7 @@ export function createApp({
   app.post('/v1/namespaces/:ns/facts', async (req, res) => {
     const ns = nsParam(req);
     const body = parse(writeFactsBody, jsonBody(req));
-    res.status(201).json({ ids: await facts.write(ns, body.facts) });
+    res.status(201).json(await facts.write(ns, body.facts));
   });
 
   app.get('/v1/namespaces/:ns/facts', async (req, res) => {
@@ -336,7 +336,7 @@ export function createApp({
 
   app.post('/v1/namespaces/:ns/facts/delete', async (req, res) => {
     const ns = nsParam(req);
-    res.json({ deleted: await facts.deleteMatching(ns, parse(deleteFactsBody, jsonBody(req))) });
+    res.json(await facts.deleteMatching(ns, parse(deleteFactsBody, jsonBody(req))));
   });
 
   app.post('/v1/namespaces/:ns/facts/commands', async (req, res) => {
@@ -346,8 +346,8 @@ export function createApp({
   });
 
   app.delete('/v1/namespaces/:ns/facts/:id', async (req, res) => {
-    await facts.deleteOne(nsParam(req), String(req.params.id));
-    res.status(204).end();
+    const seq = await facts.deleteOne(nsParam(req), String(req.params.id));
+    res.status(204).setHeader('Membank-Seq', String(seq)).end();
   });
 
   app.get('/v1/namespaces/:ns/entities/:name', async (req, res) => {

@@ -231,7 +231,7 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
     },
     async writeFacts(name, inputs) {
       const parsed = parse(writeFactsBody, { facts: inputs }).facts;
-      const ids = await facts.write(ns(name), parsed);
+      const { ids } = await facts.write(ns(name), parsed);
       factsChanged(name, factEntities(parsed));
       return ids;
     },
@@ -249,7 +249,7 @@ export function inProcessOps({ service, facts, context }: { service: MemoryServi
     },
     async deleteFacts(name, pattern) {
       const parsed = parse(deleteFactsBody, pattern);
-      const deleted = await facts.deleteMatching(ns(name), parsed);
+      const { deleted } = await facts.deleteMatching(ns(name), parsed);
       if (deleted > 0) factsChanged(name, factEntities([parsed]));
       return deleted;
     },

@@ -12,6 +12,11 @@ export interface FactWriteOutcome {
   created: boolean;
   /** Ids of the facts this one superseded. */
   superseded: string[];
+  /**
+   * The namespace's change sequence after the write: a fact write takes the next number, as a memory write
+   * does (no change-log record: caches hold no facts, and reads of facts go to the store).
+   */
+  seq: number;
 }
 
 export interface FactQuery extends FactPattern {
@@ -31,6 +36,7 @@ export interface FactStore {
   byIds(namespaceId: number, ids: string[]): Promise<FactRecord[]>;
   /** Facts whose subject or object is one of these names (normalized), active only. */
   touching(namespaceId: number, names: string[]): Promise<FactRecord[]>;
-  delete(namespaceId: number, ids: string[]): Promise<number>;
+  /** Deletes in one transaction; `seq` is the namespace's change sequence after it (advanced when any went). */
+  delete(namespaceId: number, ids: string[]): Promise<{ deleted: number; seq: number }>;
   count(namespaceId: number): Promise<number>;
 }

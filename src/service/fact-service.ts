@@ -55,10 +55,12 @@ export function createFactService({ store, memories }: { store: Store; memories:
     ]);
   }
 
-  async function write(namespace: string, inputs: FactInput[]): Promise<string[]> {
+  /** Writes facts in order; `seq` is the namespace's change sequence after the last. */
+  async function write(namespace: string, inputs: FactInput[]): Promise<{ ids: string[]; seq: number }> {
     const record = await memories.namespace(namespace);
     const singleValued = new Set(record.settings.facts.singleValued);
     const ids: string[] = [];
+    let seq = 0;
     for (const input of inputs) {
       const outcome = await facts.write(
         record.id,
@@ -78,8 +80,9 @@ export function createFactService({ store, memories }: { store: Store; memories:
       const [fact] = await facts.byIds(record.id, [outcome.id]);
       if (fact) await indexSentence(namespace, fact, outcome.created);
       ids.push(outcome.id);
+      seq = Math.max(seq, outcome.seq);
     }
-    return ids;
+    return { ids, seq };
   }
 
   async function read(namespace: string, query: FactQuery): Promise<FactRecord[]> {
@@ -111,7 +114,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
     return results;
   }
 
-  async function remove(namespace: string, ids: string[]): Promise<number> {
+  async function remove(namespace: string, ids: string[]): Promise<{ deleted: number; seq: number }> {
     const record = await memories.namespace(namespace);
     const deleted = await facts.delete(record.id, ids);
     const hidden = await memories.factIndex(namespace);
@@ -130,12 +133,15 @@ export function createFactService({ store, memories }: { store: Store; memories:
     read,
     search,
 
-    async deleteOne(namespace: string, id: string): Promise<void> {
-      if ((await remove(namespace, [id])) === 0) throw new MembankError('FACT_NOT_FOUND', `No fact "${id}" in namespace "${namespace}".`);
+    /** Answers the namespace's change sequence after the delete. */
+    async deleteOne(namespace: string, id: string): Promise<number> {
+      const { deleted, seq } = await remove(namespace, [id]);
+      if (deleted === 0) throw new MembankError('FACT_NOT_FOUND', `No fact "${id}" in namespace "${namespace}".`);
+      return seq;
     },
 
     /** Deletes every fact, current or past, that matches the pattern. */
-    async deleteMatching(namespace: string, pattern: FactPattern): Promise<number> {
+    async deleteMatching(namespace: string, pattern: FactPattern): Promise<{ deleted: number; seq: number }> {
       const matching = await read(namespace, { ...pattern, history: true, limit: Number.MAX_SAFE_INTEGER });
       return remove(namespace, matching.map((f) => f.id));
     },
@@ -170,7 +176,7 @@ export function createFactService({ store, memories }: { store: Store; memories:
         if (command.kind === 'invalid') {
           results.push({ command: command.command, ok: false, error: command.error });
         } else if (command.kind === 'write') {
-          const [id] = await write(namespace, [command]);
+          const [id] = (await write(namespace, [command])).ids;
           results.push({ command: command.command, ok: true, id: id! });
         } else {
           const { command: text_, kind: _kind, ...pattern } = command;

@@ -58,7 +58,7 @@ export function factStoreSuite(name: string, open: () => Promise<FactStoreHarnes
           fact('Alice', 'lives_in', 'Paris ☕', { confidence: 0.9, source: 'turn 3', validFrom: 1_700_000_000_000, validTo: 1_800_000_000_000, metadata }),
           id,
         );
-        expect(outcome).toEqual({ id, created: true, superseded: [] });
+        expect(outcome).toEqual({ id, created: true, superseded: [], seq: expect.any(Number) });
         const [stored] = await facts.byIds(ns, [id]);
         expect(stored).toEqual({
           id,
@@ -90,8 +90,8 @@ export function factStoreSuite(name: string, open: () => Promise<FactStoreHarnes
         const again = await facts.write(ns, fact('  bob ', 'works   at', 'acme'), newId());
         // NFKC: the full-width letters are the same key.
         const wide = await facts.write(ns, fact('Ｂｏｂ', 'works at', 'ACME'), newId());
-        expect(again).toEqual({ id: first.id, created: false, superseded: [] });
-        expect(wide).toEqual({ id: first.id, created: false, superseded: [] });
+        expect(again).toEqual({ id: first.id, created: false, superseded: [], seq: first.seq + 1 });
+        expect(wide).toEqual({ id: first.id, created: false, superseded: [], seq: first.seq + 2 });
         const [stored] = await facts.byIds(ns, [first.id]);
         expect(stored).toMatchObject({ subject: 'Bob', predicate: 'Works At', object: 'ACME', sightings: 3 });
         expect(stored!.lastSeenAt).toBeGreaterThanOrEqual(stored!.createdAt);
@@ -108,7 +108,7 @@ export function factStoreSuite(name: string, open: () => Promise<FactStoreHarnes
         const romeId = newId();
         const rome = await facts.write(ns, fact('Carol', 'lives_in', 'Rome', { validFrom: 3_000, replace: true }), romeId);
         // In no particular order.
-        expect({ ...rome, superseded: [...rome.superseded].sort() }).toEqual({ id: romeId, created: true, superseded: [paris.id, lyon.id].sort() });
+        expect({ ...rome, superseded: [...rome.superseded].sort() }).toEqual({ id: romeId, created: true, superseded: [paris.id, lyon.id].sort(), seq: lyon.seq + 1 });
 
         const closed = await facts.byIds(ns, [paris.id, lyon.id]);
         const byId = new Map(closed.map((f) => [f.id, f]));
@@ -141,6 +141,7 @@ export function factStoreSuite(name: string, open: () => Promise<FactStoreHarnes
           id: romeId,
           created: false,
           superseded: [],
+          seq: rome.seq + 1,
         });
         // Without replace, two objects of one predicate stand side by side.
         await facts.write(ns, fact('carol', 'likes', 'tea'), newId());
@@ -193,13 +194,18 @@ export function factStoreSuite(name: string, open: () => Promise<FactStoreHarnes
         await facts.write(a, fact('hal', 'is', 'retired', { replace: true }), newId());
         expect(triples(await facts.query(b, { subject: 'hal', limit: 10 }))).toEqual(['hal|is|a computer']);
         expect(await facts.byIds(a, [inB.id])).toEqual([]);
-        expect(await facts.delete(a, [inB.id])).toBe(0);
+        // Every write and every delete that removed something takes the namespace's next change number.
+        const retired = (await facts.query(a, { subject: 'hal', object: 'retired', limit: 1 })).length;
+        expect(retired).toBe(1);
+        const head = inA.seq + 1;
+        expect(await facts.delete(a, [inB.id])).toEqual({ deleted: 0, seq: head });
         expect(await facts.count(b)).toBe(1);
 
-        expect(await facts.delete(a, [inA.id, 'missing', inA.id])).toBe(1);
+        expect(await facts.delete(a, [inA.id, 'missing', inA.id])).toEqual({ deleted: 1, seq: head + 1 });
         expect(await facts.byIds(a, [inA.id])).toEqual([]);
         expect(await facts.count(a)).toBe(1);
-        expect(await facts.delete(a, [])).toBe(0);
+        expect(await facts.delete(a, [])).toEqual({ deleted: 0, seq: head + 1 });
+        expect((await facts.write(b, fact('hal', 'is', 'kind'), newId())).seq).toBe(inB.seq + 1);
         expect(await facts.byIds(a, [])).toEqual([]);
       }),
     );

@@ -7,7 +7,7 @@
 import { normalizeKey } from '../../core/facts.js';
 import type { FactRecord, Metadata } from '../../core/types.js';
 import type { FactQuery, FactStore, FactWrite, FactWriteOutcome } from '../../ports/fact-store.js';
-import type { PostgresDatabase, Sql } from './database.js';
+import type { PostgresDatabase, Sql, TransactionSql } from './database.js';
 import { jsonText } from './rows.js';
 
 interface FactRow {
@@ -54,6 +54,12 @@ const COLUMNS = ['id', 'subject', 'predicate', 'object', 'confidence', 'source',
   'invalidated_at', 'superseded_by', 'metadata', 'sightings', 'last_seen_at'];
 
 export function createPostgresFactStore(db: PostgresDatabase): FactStore {
+  // The namespace's next change number, taken last in the write's transaction (after the advisory lock), so
+  // that fact writers wait on the row only for as long as memory writers do.
+  const advance = async (sql: TransactionSql, namespaceId: number): Promise<number> => {
+    const [row] = await sql<{ head_seq: number }[]>`UPDATE namespaces SET head_seq = head_seq + 1 WHERE id = ${namespaceId} RETURNING head_seq`;
+    return row?.head_seq ?? 0;
+  };
   const write = (namespaceId: number, fact: FactWrite, newId: string): Promise<FactWriteOutcome> =>
     db.transaction(async (sql) => {
       const now = Date.now();
@@ -65,7 +71,7 @@ export function createPostgresFactStore(db: PostgresDatabase): FactStore {
           AND predicate_key = ${predicate} AND object_key = ${object} AND invalidated_at IS NULL`;
       if (existing) {
         await sql`UPDATE facts SET sightings = sightings + 1, last_seen_at = ${now} WHERE id = ${existing.id}`;
-        return { id: existing.id, created: false, superseded: [] };
+        return { id: existing.id, created: false, superseded: [], seq: await advance(sql, namespaceId) };
       }
       const superseded = fact.replace
         ? (
@@ -85,7 +91,7 @@ export function createPostgresFactStore(db: PostgresDatabase): FactStore {
         VALUES (${newId}, ${namespaceId}, ${fact.subject}, ${fact.predicate}, ${fact.object}, ${subject}, ${predicate},
           ${object}, ${fact.confidence}, ${fact.source}, ${fact.validFrom}, ${fact.validTo}, ${now},
           ${jsonText(fact.metadata)}::text::jsonb, ${now})`;
-      return { id: newId, created: true, superseded };
+      return { id: newId, created: true, superseded, seq: await advance(sql, namespaceId) };
     });
 
   const select = (sql: Sql, namespaceId: number, query: FactQuery) => {
@@ -129,10 +135,11 @@ export function createPostgresFactStore(db: PostgresDatabase): FactStore {
       return rows.map(toFact);
     },
     async delete(namespaceId, ids) {
-      if (ids.length === 0) return 0;
       return db.transaction(async (sql) => {
-        const result = await sql`DELETE FROM facts WHERE namespace_id = ${namespaceId} AND id = ANY(${ids}::text[])`;
-        return result.count;
+        const result = ids.length === 0 ? { count: 0 } : await sql`DELETE FROM facts WHERE namespace_id = ${namespaceId} AND id = ANY(${ids}::text[])`;
+        if (result.count > 0) return { deleted: result.count, seq: await advance(sql, namespaceId) };
+        const [row] = await sql<{ head_seq: number }[]>`SELECT head_seq FROM namespaces WHERE id = ${namespaceId}`;
+        return { deleted: 0, seq: row?.head_seq ?? 0 };
       });
     },
     async count(namespaceId) {

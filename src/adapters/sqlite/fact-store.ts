@@ -66,6 +66,8 @@ export function createSqliteFactStore(db: Database.Database): FactStore {
     byIds: db.prepare('SELECT * FROM facts WHERE namespace_id = ? AND id IN (SELECT value FROM json_each(?))'),
     delete: db.prepare('DELETE FROM facts WHERE namespace_id = ? AND id = ?'),
     count: db.prepare('SELECT COUNT(*) FROM facts WHERE namespace_id = ?').pluck(),
+    advance: db.prepare('UPDATE namespaces SET head_seq = head_seq + 1 WHERE id = ? RETURNING head_seq').pluck(),
+    head: db.prepare('SELECT head_seq FROM namespaces WHERE id = ?').pluck(),
   };
 
   const write = db.transaction((namespaceId: number, fact: FactWrite, newId: string): FactWriteOutcome => {
@@ -74,7 +76,7 @@ export function createSqliteFactStore(db: Database.Database): FactStore {
     const existing = sql.active.get(namespaceId, ...keys) as string | undefined;
     if (existing) {
       sql.sighting.run(now, existing);
-      return { id: existing, created: false, superseded: [] };
+      return { id: existing, created: false, superseded: [], seq: sql.advance.get(namespaceId) as number };
     }
     const superseded = fact.replace ? (sql.rivals.all(namespaceId, keys[0], keys[1], keys[2]) as string[]) : [];
     for (const id of superseded) sql.close.run(fact.validFrom ?? now, now, newId, id);
@@ -94,7 +96,7 @@ export function createSqliteFactStore(db: Database.Database): FactStore {
       now,
       metadata: JSON.stringify(fact.metadata),
     });
-    return { id: newId, created: true, superseded };
+    return { id: newId, created: true, superseded, seq: sql.advance.get(namespaceId) as number };
   });
 
   return {
@@ -137,11 +139,12 @@ export function createSqliteFactStore(db: Database.Database): FactStore {
       return (sql.touching.all(namespaceId, keys, keys) as FactRow[]).map(toFact);
     },
     async delete(namespaceId, ids) {
-      let deleted = 0;
-      db.transaction(() => {
+      return db.transaction(() => {
+        let deleted = 0;
         for (const id of ids) deleted += sql.delete.run(namespaceId, id).changes;
+        const seq = (deleted > 0 ? sql.advance.get(namespaceId) : sql.head.get(namespaceId)) as number;
+        return { deleted, seq };
       })();
-      return deleted;
     },
     async count(namespaceId) {
       return sql.count.get(namespaceId) as number;
